@@ -1,0 +1,1 @@
+"""Nature-risk screening: the domain and the shared plumbing of every function."""
