@@ -19,7 +19,7 @@ class ConfigurationError(RuntimeError):
 def env_str(
     name: str, default: str | None = None, env: Mapping[str, str] | None = None
 ) -> str:
-    """Read a required string; ``default`` applies when the variable is unset or empty."""
+    """Read a required string; ``default`` applies when it is unset or empty."""
     value = (env if env is not None else os.environ).get(name, "").strip()
     if value:
         return value
