@@ -1,0 +1,1 @@
+"""PostgreSQL storage: the TLS connection, the migrations runner, repositories."""
