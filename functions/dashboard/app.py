@@ -1,0 +1,71 @@
+"""Dashboard function: public reference data, templates and dashboards.
+
+The function is stateless: it reads the request, computes and forgets. Routes
+live in ``dashboard_*`` modules as Powertools routers, and this module only
+joins them into one resolver. Add a module's routes with
+``app.include_router(router)`` below.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from dashboard_openapi import openapi_document, openapi_json, swagger_html
+from nature_risk.api import create_resolver
+from pydantic import BaseModel
+
+app = create_resolver()
+
+# Served outside the OpenAPI document, which would otherwise describe itself.
+DOCUMENTATION_ROUTE_KEYS = ("GET /openapi.json", "GET /swagger")
+
+
+class HealthStatus(BaseModel):
+    """The function's liveness answer."""
+
+    status: Literal["ok"]
+
+
+@app.get("/health", summary="Check that the function answers", tags=["Service"])
+def get_health() -> HealthStatus:
+    return HealthStatus(status="ok")
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def get_openapi_document() -> Response[str]:
+    # Routes are fixed once the module is imported, so one rendering serves all.
+    return Response(
+        status_code=200, content_type="application/json", body=_openapi_json()
+    )
+
+
+@app.get("/swagger", include_in_schema=False)
+def get_swagger_ui() -> Response[str]:
+    return Response(status_code=200, content_type="text/html", body=_swagger_html())
+
+
+@functools.cache
+def _openapi_json() -> str:
+    return openapi_json(app)
+
+
+@functools.cache
+def _swagger_html() -> str:
+    return swagger_html(app)
+
+
+def route_keys() -> list[str]:
+    """List every API Gateway route key this function serves, for the HTTP API."""
+    keys = [
+        f"{method.upper()} {path}"
+        for path, operations in openapi_document(app).get("paths", {}).items()
+        for method in operations
+    ]
+    return sorted(keys) + list(DOCUMENTATION_ROUTE_KEYS)
+
+
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

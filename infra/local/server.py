@@ -1,0 +1,303 @@
+"""A local stand-in for the API Gateway HTTP API, without Docker.
+
+Each HTTP request becomes a payload-2.0 event (``infra.local.events``) for the
+handler whose route key matches, and the handler's result becomes the HTTP
+response, as API Gateway does it. The server listens on 127.0.0.1 only.
+
+Request bodies, headers and query values are never printed: the access log
+line carries the method, the matched route key, the status and the duration.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from infra.local.events import LambdaContext, build_http_api_event, join_headers
+
+Handler = Callable[[dict[str, Any], Any], Any]
+# An authorizer receives the request's lower-cased headers and returns the JWT
+# claims to place at requestContext.authorizer.jwt.claims, or raises
+# AuthorizationFailed, which the server turns into 401 as API Gateway does.
+Authorizer = Callable[[Mapping[str, str]], Mapping[str, Any]]
+
+LOCAL_HOST = "127.0.0.1"
+DEFAULT_PORT = 3000
+# API Gateway HTTP APIs reject request bodies over 10 MB.
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+
+_VARIABLE = re.compile(r"\{([A-Za-z0-9_]+)(\+?)\}")
+
+
+class AuthorizationFailed(Exception):
+    """The request carries no valid token for a route behind an authorizer."""
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route key (``"GET /reference/release"``) wired to a handler."""
+
+    method: str
+    path: str
+    handler: Handler
+    function_name: str
+    authorizer: Authorizer | None = None
+    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pattern", _compile(self.path))
+
+    @property
+    def route_key(self) -> str:
+        return "$default" if self.path == "$default" else f"{self.method} {self.path}"
+
+    @property
+    def specificity(self) -> tuple[int, int, int]:
+        """Sort key: literal paths before templated ones, greedy ones last."""
+        greedy = int("+}" in self.path)
+        variables = len(_VARIABLE.findall(self.path))
+        return (greedy, variables, -len(self.path))
+
+
+def _compile(path: str) -> re.Pattern[str]:
+    if path == "$default":
+        return re.compile(r".*")
+    pattern = ""
+    position = 0
+    for match in _VARIABLE.finditer(path):
+        pattern += re.escape(path[position : match.start()])
+        name, greedy = match.group(1), match.group(2)
+        pattern += f"(?P<{name}>.+)" if greedy else f"(?P<{name}>[^/]+)"
+        position = match.end()
+    pattern += re.escape(path[position:])
+    return re.compile(pattern)
+
+
+class RouteTable:
+    """Route keys of one HTTP API, matched the way API Gateway matches them."""
+
+    def __init__(self) -> None:
+        self._routes: list[Route] = []
+
+    def add(
+        self,
+        route_key: str,
+        handler: Handler,
+        *,
+        function_name: str,
+        authorizer: Authorizer | None = None,
+    ) -> None:
+        """Add ``"METHOD /path"`` (``ANY`` for every method) or ``"$default"``."""
+        if route_key == "$default":
+            method, path = "ANY", "$default"
+        else:
+            method, _, path = route_key.partition(" ")
+            if not path.startswith("/"):
+                raise ValueError("a route key is '$default' or 'METHOD /path'")
+        route = Route(method.upper(), path, handler, function_name, authorizer)
+        if any(existing.route_key == route.route_key for existing in self._routes):
+            raise ValueError("the route key is already in the table")
+        self._routes.append(route)
+
+    @property
+    def route_keys(self) -> list[str]:
+        return [route.route_key for route in self._routes]
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        """Find the most specific route for a request, with its path parameters."""
+        candidates = sorted(
+            (route for route in self._routes if route.path != "$default"),
+            key=lambda route: (route.specificity, route.method == "ANY"),
+        )
+        for route in candidates:
+            if route.method not in (method.upper(), "ANY"):
+                continue
+            found = route.pattern.fullmatch(path)
+            if found:
+                return route, found.groupdict()
+        for route in self._routes:
+            if route.path == "$default":
+                return route, {}
+        return None
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    server: LocalApiServer
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # The default access log prints the request line, query values included.
+        return
+
+    def _dispatch(self) -> None:
+        started = time.monotonic()
+        method = self.command
+        target = urlsplit(self.path)
+        route_key = f"{method} (no route)"
+        status = 500
+        try:
+            status, route_key = self._handle(method, target.path, target.query)
+        finally:
+            if not self.server.quiet:
+                elapsed_ms = (time.monotonic() - started) * 1000
+                print(
+                    f"{route_key} {status} {elapsed_ms:.0f} ms",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+    def _handle(self, method: str, path: str, query: str) -> tuple[int, str]:
+        """Handle one request; return the status and the route key for the log."""
+        unrouted = f"{method} (no route)"
+        length_header = self.headers.get("Content-Length")
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            return self._send_gateway_error(411, "Length Required"), unrouted
+        try:
+            length = int(length_header) if length_header else 0
+        except ValueError:
+            return self._send_gateway_error(400, "Bad Request"), unrouted
+        if length < 0:
+            return self._send_gateway_error(400, "Bad Request"), unrouted
+        if length > MAX_REQUEST_BYTES:
+            return self._send_gateway_error(413, "Request Entity Too Large"), unrouted
+        body = self.rfile.read(length) if length else None
+
+        matched = self.server.routes.match(method, path)
+        if matched is None:
+            return self._send_gateway_error(404, "Not Found"), unrouted
+        route, path_parameters = matched
+
+        headers = [(name.lower(), value) for name, value in self.headers.items()]
+        claims = None
+        if route.authorizer is not None:
+            try:
+                claims = route.authorizer(join_headers(headers))
+            except AuthorizationFailed:
+                return self._send_gateway_error(401, "Unauthorized"), route.route_key
+
+        event = build_http_api_event(
+            method,
+            path,
+            raw_query_string=query,
+            headers=headers,
+            body=body,
+            route_key=route.route_key,
+            path_parameters=path_parameters,
+            claims=claims,
+            source_ip=self.client_address[0],
+            domain_name=f"{LOCAL_HOST}:{self.server.server_port}",
+        )
+        context = LambdaContext(route.function_name)
+        try:
+            result = route.handler(event, context)
+        except Exception:  # noqa: BLE001 - API Gateway turns a crash into a 500.
+            # The exception text may quote input, so only its class is printed.
+            error_class = sys.exc_info()[0]
+            name = error_class.__name__ if error_class else "Exception"
+            print(f"handler raised {name}", file=sys.stderr, flush=True)
+            return (
+                self._send_gateway_error(500, "Internal Server Error"),
+                route.route_key,
+            )
+        return self._send_result(result), route.route_key
+
+    def _send_result(self, result: Any) -> int:
+        if not isinstance(result, dict) or "statusCode" not in result:
+            # Payload 2.0 treats any other return value as a JSON 200 body.
+            payload = json.dumps(result).encode("utf-8")
+            self._send(200, {"content-type": "application/json"}, [], payload)
+            return 200
+        status = int(result["statusCode"])
+        headers = {
+            name.lower(): str(value)
+            for name, value in (result.get("headers") or {}).items()
+        }
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers[name.lower()] = ",".join(str(value) for value in values)
+        cookies = [str(cookie) for cookie in result.get("cookies") or []]
+        body = result.get("body") or ""
+        if result.get("isBase64Encoded"):
+            payload = base64.b64decode(body)
+        else:
+            payload = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        self._send(status, headers, cookies, payload)
+        return status
+
+    def _send_gateway_error(self, status: int, message: str) -> int:
+        payload = json.dumps({"message": message}).encode("utf-8")
+        self._send(status, {"content-type": "application/json"}, [], payload)
+        return status
+
+    def _send(
+        self, status: int, headers: dict[str, str], cookies: list[str], payload: bytes
+    ) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            if name in ("content-length", "transfer-encoding", "connection"):
+                continue
+            self.send_header(name, value)
+        for cookie in cookies:
+            self.send_header("set-cookie", cookie)
+        self.send_header("content-length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+
+class LocalApiServer(ThreadingHTTPServer):
+    """The threaded HTTP server that feeds a ``RouteTable``'s handlers."""
+
+    daemon_threads = True
+
+    def __init__(
+        self, routes: RouteTable, *, port: int = DEFAULT_PORT, quiet: bool = False
+    ) -> None:
+        super().__init__((LOCAL_HOST, port), _RequestHandler)
+        self.routes = routes
+        self.quiet = quiet
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOCAL_HOST}:{self.server_port}"
+
+    def start(self) -> None:
+        """Serve in a background thread until ``stop``."""
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+
+def add_function_routes(
+    routes: RouteTable,
+    route_keys: list[str],
+    handler: Handler,
+    *,
+    function_name: str,
+    authorizer: Authorizer | None = None,
+) -> None:
+    """Wire every route key of one function to its handler."""
+    for route_key in route_keys:
+        routes.add(
+            route_key, handler, function_name=function_name, authorizer=authorizer
+        )
