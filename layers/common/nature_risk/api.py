@@ -2,19 +2,32 @@
 
 Domain code raises ``nature_risk.errors`` exceptions; this module turns each
 into one JSON error response. Handlers stay thin.
+
+Every handler here logs the error class and code, never the error's text:
+parsers and drivers quote the input in their messages. Debug mode stays off
+even when ``POWERTOOLS_DEV`` is set, because it prints events and returns stack
+traces to the caller.
 """
 
 from __future__ import annotations
 
+import binascii
 import json
 from http import HTTPStatus
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError, ServiceError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 
 from nature_risk.errors import InputError, NatureRiskError
+from nature_risk.observability import (
+    exception_fields,
+    get_logger,
+    validation_log_fields,
+)
 
 
 def error_response(
@@ -40,9 +53,20 @@ def error_response(
     )
 
 
-def create_resolver() -> APIGatewayHttpResolver:
-    """Create an HTTP API (payload 2.0) resolver with the product's error mapping."""
+def _request_id(app: APIGatewayHttpResolver) -> str | None:
+    try:
+        return app.current_event.request_context.request_id
+    except (AttributeError, KeyError, TypeError):
+        return None
+
+
+def create_resolver(logger: Logger | None = None) -> APIGatewayHttpResolver:
+    """Create an HTTP API (payload 2.0) resolver with the product's error mapping.
+
+    ``logger`` defaults to the product logger of ``POWERTOOLS_SERVICE_NAME``.
+    """
     app = APIGatewayHttpResolver(enable_validation=True, debug=False)
+    log = logger or get_logger()
 
     @app.exception_handler(NatureRiskError)
     def _domain_error(error: NatureRiskError) -> Response:
@@ -51,6 +75,15 @@ def create_resolver() -> APIGatewayHttpResolver:
         if isinstance(error, InputError):
             problems = [problem.to_dict() for problem in error.problems]
             truncated = error.truncated
+        log.info(
+            "Request rejected",
+            extra={
+                "error_class": type(error).__name__,
+                "error_code": error.code,
+                "status": int(error.status),
+                "problems": len(problems or ()),
+            },
+        )
         return error_response(
             error.status,
             error.code,
@@ -68,11 +101,60 @@ def create_resolver() -> APIGatewayHttpResolver:
             }
             for item in error.errors()
         ]
+        log.info(
+            "Request rejected",
+            extra={
+                "error_class": type(error).__name__,
+                "status": int(HTTPStatus.UNPROCESSABLE_ENTITY),
+                **validation_log_fields(error.errors()),
+            },
+        )
         return error_response(
             HTTPStatus.UNPROCESSABLE_ENTITY,
             "invalid_request",
             "The request is invalid.",
             problems=problems,
+        )
+
+    @app.exception_handler([json.JSONDecodeError, UnicodeDecodeError, binascii.Error])
+    def _undecodable_body(error: ValueError) -> Response:
+        # These messages quote the body around the failure, so only the class is
+        # logged and the response names no position.
+        log.info(
+            "Request rejected",
+            extra={
+                "error_class": type(error).__name__,
+                "error_code": "invalid_body",
+                "status": int(HTTPStatus.BAD_REQUEST),
+            },
+        )
+        return error_response(
+            HTTPStatus.BAD_REQUEST,
+            "invalid_body",
+            "The request body could not be decoded: send valid UTF-8 JSON, CSV or"
+            " base64 as the Content-Type states.",
+        )
+
+    @app.not_found
+    def _route_not_found(error: NotFoundError) -> Response:
+        return error_response(
+            HTTPStatus.NOT_FOUND, "not_found", "No route matches the request."
+        )
+
+    @app.exception_handler(Exception)
+    def _unexpected_error(error: Exception) -> Response:
+        if isinstance(error, ServiceError):
+            # Powertools' own HTTP errors (BadRequestError, ...) keep their status.
+            raise error
+        log.error(
+            "Unhandled error",
+            extra={**exception_fields(error), "status": 500},
+        )
+        return error_response(
+            HTTPStatus.INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "The request failed. Quote the request id when you report it.",
+            request_id=_request_id(app),
         )
 
     return app
