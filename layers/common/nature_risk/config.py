@@ -89,3 +89,117 @@ class InputLimits:
             max_rows=env_int("MAX_ROWS", cls.max_rows, env=env),
             max_row_errors=env_int("MAX_ROW_ERRORS", cls.max_row_errors, env=env),
         )
+
+
+# The RDS CA bundle the layer build downloads and checks (infra/fetch_rds_ca_bundle.py).
+DEFAULT_DB_CA_BUNDLE = (
+    Path(__file__).resolve().parent / "certs" / "rds-global-bundle.pem"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseSettings:
+    """Where the PostgreSQL database is and how to authenticate to it over TLS.
+
+    Credentials come from the Secrets Manager secret ``DB_SECRET_ARN`` (the
+    RDS-managed secret, JSON with ``username`` and ``password``), or, with
+    ``DB_IAM_AUTH=true``, from an RDS IAM authentication token for ``DB_USER``.
+    """
+
+    host: str
+    name: str
+    port: int = 5432
+    user: str | None = None
+    secret_arn: str | None = None
+    iam_auth: bool = False
+    region: str | None = None
+    ca_bundle: Path = DEFAULT_DB_CA_BUNDLE
+    connect_timeout_seconds: int = 5
+    statement_timeout_ms: int = 5_000
+    secret_cache_seconds: int = 300
+    migrations_dir: Path | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> DatabaseSettings:
+        iam_auth = env_bool("DB_IAM_AUTH", False, env=env)
+        secret_arn = env_optional("DB_SECRET_ARN", env=env)
+        user = env_optional("DB_USER", env=env)
+        if iam_auth and user is None:
+            raise ConfigurationError("DB_USER is not set (DB_IAM_AUTH needs it)")
+        if not iam_auth and secret_arn is None:
+            raise ConfigurationError("DB_SECRET_ARN is not set and DB_IAM_AUTH is off")
+        migrations_dir = env_optional("DB_MIGRATIONS_DIR", env=env)
+        return cls(
+            host=env_str("DB_HOST", env=env),
+            name=env_str("DB_NAME", env=env),
+            port=env_int("DB_PORT", cls.port, env=env),
+            user=user,
+            secret_arn=secret_arn,
+            iam_auth=iam_auth,
+            region=env_optional("AWS_REGION", env=env),
+            ca_bundle=Path(env_str("DB_CA_BUNDLE", str(DEFAULT_DB_CA_BUNDLE), env=env)),
+            connect_timeout_seconds=env_int(
+                "DB_CONNECT_TIMEOUT_SECONDS", cls.connect_timeout_seconds, env=env
+            ),
+            statement_timeout_ms=env_int(
+                "DB_STATEMENT_TIMEOUT_MS", cls.statement_timeout_ms, env=env
+            ),
+            secret_cache_seconds=env_int(
+                "DB_SECRET_CACHE_SECONDS", cls.secret_cache_seconds, minimum=0, env=env
+            ),
+            migrations_dir=Path(migrations_dir) if migrations_dir else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioLimits:
+    """Limits on saved portfolios, per user and per portfolio."""
+
+    max_portfolios_per_user: int = 100
+    max_holdings: int = 20_000
+    max_name_length: int = 200
+    max_page_size: int = 100
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> PortfolioLimits:
+        return cls(
+            max_portfolios_per_user=env_int(
+                "MAX_PORTFOLIOS_PER_USER", cls.max_portfolios_per_user, env=env
+            ),
+            max_holdings=env_int("MAX_PORTFOLIO_HOLDINGS", cls.max_holdings, env=env),
+            max_name_length=env_int(
+                "MAX_PORTFOLIO_NAME_LENGTH", cls.max_name_length, env=env
+            ),
+            max_page_size=env_int(
+                "MAX_PORTFOLIO_PAGE_SIZE", cls.max_page_size, env=env
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BiodiversitySettings:
+    """Where the biodiversity data and layer packs are, and the distances used."""
+
+    data_dir: Path
+    packs_dir: Path | None = None
+    radius_km: int = 10
+    coastal_fallback_km: int = 25
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> BiodiversitySettings:
+        packs = env_optional("BIODIVERSITY_PACKS_DIR", env=env)
+        if packs is not None and not Path(packs).is_dir():
+            raise ConfigurationError(
+                "BIODIVERSITY_PACKS_DIR does not name an existing folder"
+            )
+        return cls(
+            data_dir=env_dir("BIODIVERSITY_DATA_DIR", env=env),
+            packs_dir=Path(packs) if packs else None,
+            radius_km=env_int("BIODIVERSITY_RADIUS_KM", cls.radius_km, env=env),
+            coastal_fallback_km=env_int(
+                "BIODIVERSITY_COASTAL_FALLBACK_KM",
+                cls.coastal_fallback_km,
+                minimum=0,
+                env=env,
+            ),
+        )

@@ -1,0 +1,441 @@
+"""The saved-portfolio repository: every query is scoped to the owner.
+
+Each function takes a connection inside a transaction (``Database.transaction``)
+and the owner, which is the JWT subject. A portfolio that does not exist and
+one that belongs to someone else raise the same ``NotFound``. Holdings are
+stored one row each, in order, as the JSON object the module's parser made.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import datetime as dt
+import json
+import unicodedata
+import uuid
+from typing import Any
+
+import pg8000.native
+
+from nature_risk.config import PortfolioLimits
+from nature_risk.errors import (
+    Conflict,
+    InputError,
+    NotFound,
+    PayloadTooLarge,
+    PreconditionFailed,
+    Problem,
+)
+
+MODULES = ("natural_capital", "agriculture", "mining")
+NOT_FOUND_MESSAGE = "The portfolio was not found."
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PortfolioDraft:
+    """What a caller sends to create or replace a portfolio, already parsed."""
+
+    name: str
+    module: str
+    currency: str
+    holdings: list[dict[str, Any]]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Portfolio:
+    """A saved portfolio; ``holdings`` is empty when only the summary was read."""
+
+    id: uuid.UUID
+    name: str
+    module: str
+    currency: str
+    holdings_count: int
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    holdings: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """Return the JSON form without holdings."""
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "module": self.module,
+            "currency": self.currency,
+            "holdings_count": self.holdings_count,
+            "version": self.version,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form with holdings."""
+        return {**self.summary(), "holdings": self.holdings}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PortfolioPage:
+    """One page of an owner's portfolios and the cursor of the next page."""
+
+    items: list[Portfolio]
+    next_cursor: str | None
+
+
+def _is_control(character: str) -> bool:
+    # Cc covers C0, DEL and C1; Cs is a lone surrogate, which UTF-8 cannot encode.
+    return unicodedata.category(character) in {"Cc", "Cs"}
+
+
+def validate_draft(draft: PortfolioDraft, limits: PortfolioLimits) -> None:
+    """Check name, module, currency and holdings count against the limits.
+
+    Names are stored exactly as sent: quotes, SQL text and emoji are kept,
+    while control characters and names of only spaces raise ``InputError``.
+    """
+    problems: list[Problem] = []
+    name = draft.name
+    if not isinstance(name, str) or not name.strip():
+        problems.append(Problem(field="name", reason="missing"))
+    elif len(name) > limits.max_name_length:
+        problems.append(
+            Problem(
+                field="name",
+                reason=f"longer than {limits.max_name_length} characters",
+            )
+        )
+    elif any(_is_control(character) for character in name):
+        problems.append(Problem(field="name", reason="contains a control character"))
+    if draft.module not in MODULES:
+        problems.append(
+            Problem(field="module", reason="not one of " + ", ".join(MODULES))
+        )
+    currency = draft.currency
+    if not (
+        isinstance(currency, str)
+        and len(currency) == 3
+        and currency.isascii()
+        and currency.isupper()
+        and currency.isalpha()
+    ):
+        problems.append(
+            Problem(field="currency", reason="not a three-letter ISO 4217 code")
+        )
+    if problems:
+        raise InputError("The portfolio is invalid.", problems)
+    if len(draft.holdings) > limits.max_holdings:
+        raise PayloadTooLarge(
+            f"A portfolio may have at most {limits.max_holdings} holdings "
+            "(MAX_PORTFOLIO_HOLDINGS)."
+        )
+
+
+def _holdings_json(holdings: list[dict[str, Any]]) -> str:
+    text = json.dumps(holdings, ensure_ascii=False, allow_nan=False)
+    # PostgreSQL's jsonb rejects the escaped NUL character, so report its row
+    # here instead of letting the server reject the whole statement.
+    if "\\u0000" in text:
+        for index, holding in enumerate(holdings):
+            if "\\u0000" in json.dumps(holding):
+                raise InputError(
+                    "A holding contains a NUL character.",
+                    [Problem(row=index + 2, reason="contains a NUL character")],
+                )
+    return text
+
+
+def _portfolio_from_row(row: list[Any]) -> Portfolio:
+    return Portfolio(
+        id=row[0],
+        name=row[1],
+        module=row[2],
+        currency=row[3],
+        holdings_count=row[4],
+        version=row[5],
+        created_at=row[6],
+        updated_at=row[7],
+    )
+
+
+def parse_portfolio_id(value: str) -> uuid.UUID:
+    """Parse a path id; anything that is not a UUID is simply not found."""
+    try:
+        return uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        raise NotFound(NOT_FOUND_MESSAGE) from None
+
+
+def _lock_owner(connection: pg8000.native.Connection, owner: str) -> None:
+    # Serialises one owner's creates so that the per-user limit holds under
+    # concurrent requests, without blocking other owners.
+    connection.run(
+        "SELECT pg_advisory_xact_lock(hashtextextended(:owner, 0))", owner=owner
+    )
+
+
+def _insert_holdings(
+    connection: pg8000.native.Connection, portfolio_id: uuid.UUID, holdings_json: str
+) -> None:
+    connection.run(
+        "INSERT INTO holdings (portfolio_id, position, data) "
+        "SELECT :id, ordinality - 1, value "
+        "FROM jsonb_array_elements(CAST(:holdings AS jsonb)) WITH ORDINALITY",
+        id=portfolio_id,
+        holdings=holdings_json,
+    )
+
+
+def _load_holdings(
+    connection: pg8000.native.Connection, portfolio_id: uuid.UUID
+) -> list[dict[str, Any]]:
+    # One json_agg value parses faster in Python than one row per holding.
+    rows = connection.run(
+        "SELECT coalesce(json_agg(data ORDER BY position), '[]'::json) "
+        "FROM holdings WHERE portfolio_id = :id",
+        id=portfolio_id,
+    )
+    return rows[0][0]
+
+
+def create_portfolio(
+    connection: pg8000.native.Connection,
+    owner: str,
+    draft: PortfolioDraft,
+    limits: PortfolioLimits,
+) -> Portfolio:
+    """Insert a portfolio and its holdings; raise ``Conflict`` over the user limit."""
+    validate_draft(draft, limits)
+    holdings_json = _holdings_json(draft.holdings)
+    _lock_owner(connection, owner)
+    count = connection.run(
+        "SELECT count(*) FROM portfolios WHERE owner_sub = :owner", owner=owner
+    )[0][0]
+    if count >= limits.max_portfolios_per_user:
+        raise Conflict(
+            f"A user may save at most {limits.max_portfolios_per_user} portfolios "
+            "(MAX_PORTFOLIOS_PER_USER). Delete one first."
+        )
+    portfolio_id = uuid.uuid4()
+    rows = connection.run(
+        "INSERT INTO portfolios "
+        "(id, owner_sub, name, module, currency, holdings_count, version, "
+        "created_at, updated_at) "
+        "VALUES (:id, :owner, :name, :module, :currency, :count, 1, "
+        "now(), now()) "
+        "RETURNING id, name, module, currency, holdings_count, version, "
+        "created_at, updated_at ",
+        id=portfolio_id,
+        owner=owner,
+        name=draft.name,
+        module=draft.module,
+        currency=draft.currency,
+        count=len(draft.holdings),
+    )
+    if draft.holdings:
+        _insert_holdings(connection, portfolio_id, holdings_json)
+    return dataclasses.replace(_portfolio_from_row(rows[0]), holdings=draft.holdings)
+
+
+def _encode_cursor(portfolio: Portfolio) -> str:
+    raw = f"{portfolio.created_at.isoformat()}|{portfolio.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
+        created_text, id_text = text.split("|", 1)
+        created_at = dt.datetime.fromisoformat(created_text)
+        if created_at.tzinfo is None:
+            raise ValueError("naive time")
+        return created_at, uuid.UUID(id_text)
+    except (ValueError, UnicodeError, binascii.Error):
+        raise InputError(
+            "The cursor is invalid. Use the next_cursor value of the previous page.",
+            [Problem(field="cursor", reason="invalid")],
+        ) from None
+
+
+def list_portfolios(
+    connection: pg8000.native.Connection,
+    owner: str,
+    page_size: int,
+    cursor: str | None = None,
+) -> PortfolioPage:
+    """Return one page of the owner's portfolios, oldest first, without holdings."""
+    if cursor:
+        after_created, after_id = _decode_cursor(cursor)
+        rows = connection.run(
+            "SELECT id, name, module, currency, holdings_count, version, "
+            "created_at, updated_at "
+            "FROM portfolios WHERE owner_sub = :owner "
+            "AND (created_at, id) > (:after_created, :after_id) "
+            "ORDER BY created_at, id LIMIT :limit",
+            owner=owner,
+            after_created=after_created,
+            after_id=after_id,
+            limit=page_size + 1,
+        )
+    else:
+        rows = connection.run(
+            "SELECT id, name, module, currency, holdings_count, version, "
+            "created_at, updated_at "
+            "FROM portfolios WHERE owner_sub = :owner "
+            "ORDER BY created_at, id LIMIT :limit",
+            owner=owner,
+            limit=page_size + 1,
+        )
+    items = [_portfolio_from_row(row) for row in rows[:page_size]]
+    next_cursor = _encode_cursor(items[-1]) if len(rows) > page_size else None
+    return PortfolioPage(items, next_cursor)
+
+
+def get_portfolio(
+    connection: pg8000.native.Connection,
+    owner: str,
+    portfolio_id: uuid.UUID,
+    *,
+    with_holdings: bool = True,
+) -> Portfolio:
+    """Read one of the owner's portfolios; raise ``NotFound`` for any other id."""
+    rows = connection.run(
+        "SELECT id, name, module, currency, holdings_count, version, "
+        "created_at, updated_at "
+        "FROM portfolios "
+        "WHERE id = :id AND owner_sub = :owner",
+        id=portfolio_id,
+        owner=owner,
+    )
+    if not rows:
+        raise NotFound(NOT_FOUND_MESSAGE)
+    portfolio = _portfolio_from_row(rows[0])
+    if not with_holdings:
+        return portfolio
+    return dataclasses.replace(
+        portfolio, holdings=_load_holdings(connection, portfolio_id)
+    )
+
+
+def _raise_missing_or_stale(
+    connection: pg8000.native.Connection, owner: str, portfolio_id: uuid.UUID
+) -> None:
+    exists = connection.run(
+        "SELECT 1 FROM portfolios WHERE id = :id AND owner_sub = :owner",
+        id=portfolio_id,
+        owner=owner,
+    )
+    if exists:
+        raise PreconditionFailed(
+            "The portfolio changed since the version in If-Match. "
+            "Read it again and retry with its current version."
+        )
+    raise NotFound(NOT_FOUND_MESSAGE)
+
+
+def replace_portfolio(
+    connection: pg8000.native.Connection,
+    owner: str,
+    portfolio_id: uuid.UUID,
+    expected_version: int,
+    draft: PortfolioDraft,
+    limits: PortfolioLimits,
+) -> Portfolio:
+    """Replace a portfolio if its version is ``expected_version``.
+
+    The version check and the increment are one ``UPDATE``, so of two requests
+    with the same version exactly one matches. The other raises
+    ``PreconditionFailed``; a missing or foreign id raises ``NotFound``.
+    """
+    validate_draft(draft, limits)
+    holdings_json = _holdings_json(draft.holdings)
+    rows = connection.run(
+        "UPDATE portfolios SET name = :name, module = :module, "
+        "currency = :currency, holdings_count = :count, "
+        "version = version + 1, updated_at = now() "
+        "WHERE id = :id AND owner_sub = :owner AND version = :version "
+        "RETURNING id, name, module, currency, holdings_count, version, "
+        "created_at, updated_at ",
+        name=draft.name,
+        module=draft.module,
+        currency=draft.currency,
+        count=len(draft.holdings),
+        id=portfolio_id,
+        owner=owner,
+        version=expected_version,
+    )
+    if not rows:
+        _raise_missing_or_stale(connection, owner, portfolio_id)
+    connection.run("DELETE FROM holdings WHERE portfolio_id = :id", id=portfolio_id)
+    if draft.holdings:
+        _insert_holdings(connection, portfolio_id, holdings_json)
+    return dataclasses.replace(_portfolio_from_row(rows[0]), holdings=draft.holdings)
+
+
+def delete_portfolio(
+    connection: pg8000.native.Connection,
+    owner: str,
+    portfolio_id: uuid.UUID,
+    expected_version: int | None = None,
+) -> None:
+    """Delete a portfolio with its holdings and record only its id and time.
+
+    With ``expected_version``, a newer stored version raises
+    ``PreconditionFailed``. A missing or foreign id raises ``NotFound``.
+    """
+    # Without If-Match the version is NULL, which skips the version check.
+    rows = connection.run(
+        "DELETE FROM portfolios WHERE id = :id AND owner_sub = :owner "
+        "AND (CAST(:version AS integer) IS NULL OR version = :version) "
+        "RETURNING id",
+        id=portfolio_id,
+        owner=owner,
+        version=expected_version,
+    )
+    if not rows:
+        _raise_missing_or_stale(connection, owner, portfolio_id)
+    _record_deletions(connection, [portfolio_id])
+
+
+def _record_deletions(
+    connection: pg8000.native.Connection, portfolio_ids: list[uuid.UUID]
+) -> None:
+    if not portfolio_ids:
+        return
+    connection.run(
+        "INSERT INTO deleted_portfolios (id, deleted_at) "
+        "SELECT CAST(id AS uuid), now() FROM unnest(CAST(:ids AS text[])) AS id "
+        "ON CONFLICT (id) DO NOTHING",
+        ids=[str(portfolio_id) for portfolio_id in portfolio_ids],
+    )
+
+
+def export_portfolios(
+    connection: pg8000.native.Connection, owner: str
+) -> list[Portfolio]:
+    """Read every portfolio of the owner with its holdings, oldest first."""
+    rows = connection.run(
+        "SELECT id, name, module, currency, holdings_count, version, "
+        "created_at, updated_at "
+        "FROM portfolios WHERE owner_sub = :owner "
+        "ORDER BY created_at, id",
+        owner=owner,
+    )
+    portfolios = [_portfolio_from_row(row) for row in rows]
+    return [
+        dataclasses.replace(
+            portfolio, holdings=_load_holdings(connection, portfolio.id)
+        )
+        for portfolio in portfolios
+    ]
+
+
+def delete_all_portfolios(connection: pg8000.native.Connection, owner: str) -> int:
+    """Delete every portfolio of the owner, record the ids, and return the count."""
+    rows = connection.run(
+        "DELETE FROM portfolios WHERE owner_sub = :owner RETURNING id", owner=owner
+    )
+    deleted = [row[0] for row in rows]
+    _record_deletions(connection, deleted)
+    return len(deleted)
