@@ -81,6 +81,8 @@ class InputLimits:
     max_body_bytes: int = 4 * 1024 * 1024
     max_rows: int = 100_000
     max_row_errors: int = 1_000
+    # A header of a million separators would otherwise build a million columns.
+    max_columns: int = 200
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> InputLimits:
@@ -88,6 +90,7 @@ class InputLimits:
             max_body_bytes=env_int("MAX_BODY_BYTES", cls.max_body_bytes, env=env),
             max_rows=env_int("MAX_ROWS", cls.max_rows, env=env),
             max_row_errors=env_int("MAX_ROW_ERRORS", cls.max_row_errors, env=env),
+            max_columns=env_int("MAX_COLUMNS", cls.max_columns, env=env),
         )
 
 

@@ -1,0 +1,669 @@
+"""Read an uploaded table (CSV, JSON or a multipart file upload) into string cells.
+
+Every portfolio route reads its body through ``read_table``, so a CSV file, a
+browser upload and a JSON form all become the same ``Table``: one pandas frame
+of string cells with normalised column names and the row number of every row.
+
+CSV bytes are read the way spreadsheets write them: UTF-8 with or without a
+byte order mark, UTF-16 with a byte order mark (Excel's "Unicode text"),
+Windows-1252 when the bytes are not UTF-8, comma, semicolon, tab or pipe
+separators, CRLF, LF or bare CR line ends, quoted cells with line breaks,
+blank rows and trailing empty columns. Row numbers are spreadsheet row numbers:
+the first record of the file is row 1, and a quoted cell with line breaks still
+counts as one row. For JSON, the row number of a record is its index in the
+list (from 0), and problems name the field as ``holdings[3].amount``.
+
+Error messages name rows, fields and limits, never a cell or a header, because
+messages reach logs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import itertools
+import json
+import re
+import unicodedata
+import warnings
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from email.message import Message
+from email.parser import BytesHeaderParser
+from email.utils import collapse_rfc2231_value
+
+import numpy as np
+import pandas as pd
+
+from nature_risk.config import InputLimits
+from nature_risk.errors import (
+    InputError,
+    PayloadTooLarge,
+    Problem,
+    UnsupportedMediaType,
+)
+
+# Media types a client or a browser may give a CSV file. Windows browsers label
+# .csv uploads application/vnd.ms-excel, and some clients send octet-stream.
+CSV_MEDIA_TYPES = frozenset(
+    {
+        "text/csv",
+        "application/csv",
+        "text/x-csv",
+        "application/x-csv",
+        "text/comma-separated-values",
+        "text/x-comma-separated-values",
+        "text/tab-separated-values",
+        "text/plain",
+        "application/vnd.ms-excel",
+        "application/octet-stream",
+    }
+)
+JSON_MEDIA_TYPES = frozenset({"application/json"})
+MULTIPART_MEDIA_TYPE = "multipart/form-data"
+ACCEPTED_MEDIA_TYPES_TEXT = "text/csv, application/json or multipart/form-data"
+
+DELIMITERS = (",", ";", "\t", "|")
+# The delimiter is chosen from this much text at the start of the file.
+SNIFF_CHARS = 64 * 1024
+SNIFF_RECORDS = 50
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# Zip (xlsx, ods) and OLE2 (xls) containers: a workbook, not a CSV file.
+_WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+_SEP_LINE = re.compile(r"sep=(.)[ \t]*(?:\r\n|\r|\n|$)", re.IGNORECASE)
+_BOUNDARY = re.compile(r"""boundary\s*=\s*(?:"([^"]{1,200})"|([^;\s"]{1,200}))""", re.I)
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+
+
+@dataclass(slots=True)
+class Table:
+    """An uploaded table: string cells, normalised column names and row numbers.
+
+    ``frame`` has one column per entry of ``columns``, all of dtype str except
+    the columns ``read_table`` was asked to read as numbers when every cell of
+    them was a plain number (float64, NaN for blank cells). Blank rows are
+    dropped, so ``frame`` row ``i`` is input row ``rows[i]``.
+    """
+
+    columns: list[str]
+    frame: pd.DataFrame
+    rows: np.ndarray
+    form_fields: dict[str, object] = field(default_factory=dict)
+    source: str = "csv"
+    # Name of the JSON list the records came from, used in problem field names.
+    records_field: str | None = None
+    # Decimal separator the file most likely uses: "," for semicolon-separated
+    # files (the habit of locales that write decimal commas), else ".".
+    decimal: str = "."
+
+    def problem(self, row: int, column: str, reason: str) -> Problem:
+        """Build a problem located the way this table's source counts rows."""
+        if self.source == "json":
+            prefix = self.records_field or "records"
+            return Problem(reason=reason, field=f"{prefix}[{row}].{column}")
+        return Problem(reason=reason, row=int(row), field=column)
+
+    def relocate(self, problems: Sequence[Problem]) -> list[Problem]:
+        """Rewrite problems built with spreadsheet rows into this table's form."""
+        if self.source != "json":
+            return list(problems)
+        return [
+            self.problem(p.row, p.field or "", p.reason) if p.row is not None else p
+            for p in problems
+        ]
+
+
+def normalise_header(name: str) -> str:
+    """Normalise a header cell: `` ISIC Code (Rev.4) `` becomes ``isic_code_rev_4``."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return _NON_WORD.sub("_", folded.casefold()).strip("_")
+
+
+def find_column(table: Table, aliases: Sequence[str]) -> str | None:
+    """Return the first column matching an alias, in alias order, or None.
+
+    An alias matches a column of the same normalised name, or failing that a
+    column whose name starts with the alias and an underscore (``amount_eur``
+    for ``amount``).
+    """
+    return _match_column(table.columns, aliases)
+
+
+def _match_column(columns: Sequence[str], aliases: Sequence[str]) -> str | None:
+    wanted = [normalise_header(alias) for alias in aliases]
+    present = set(columns)
+    for alias in wanted:
+        if alias in present:
+            return alias
+    for alias in wanted:
+        for column in columns:
+            if column.startswith(alias + "_"):
+                return column
+    return None
+
+
+def read_table(
+    body: bytes,
+    content_type: str,
+    limits: InputLimits,
+    *,
+    records_field: str | None = None,
+    numeric: Sequence[Sequence[str]] = (),
+) -> Table:
+    """Read a request body into a ``Table``.
+
+    ``records_field`` names the list of records in a JSON object body; without
+    it the body's only list-valued field is taken. ``numeric`` lists alias
+    groups of columns to read as float64 when every cell is a plain number,
+    which saves a second pass over large files. Raises ``PayloadTooLarge``
+    (body, rows or columns over ``limits``), ``UnsupportedMediaType`` and
+    ``InputError``.
+    """
+    if len(body) > limits.max_body_bytes:
+        raise PayloadTooLarge(
+            f"The request body is larger than the limit of "
+            f"{limits.max_body_bytes} bytes."
+        )
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+
+    if media_type in JSON_MEDIA_TYPES:
+        return _read_json(body, limits, records_field)
+    if media_type == MULTIPART_MEDIA_TYPE:
+        data, form_fields = _read_multipart(body, content_type)
+        table = _read_csv(data, limits, numeric)
+        table.form_fields = form_fields
+        table.source = "multipart"
+        return table
+    if media_type in CSV_MEDIA_TYPES:
+        return _read_csv(body, limits, numeric)
+    raise UnsupportedMediaType(f"Content-Type must be {ACCEPTED_MEDIA_TYPES_TEXT}.")
+
+
+# CSV -----------------------------------------------------------------------
+
+
+def _decode(data: bytes) -> tuple[str, bytes]:
+    """Decode CSV bytes: a BOM decides, else strict UTF-8, else Windows-1252.
+
+    Returns the text and the same text as UTF-8 bytes without a BOM.
+    """
+    if data.startswith(_UTF16_BOMS):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputError(
+                "The file starts with a UTF-16 mark but is not UTF-16 text."
+            ) from None
+        return text, text.encode("utf-8")
+    if data.startswith(_UTF8_BOM):
+        data = data[len(_UTF8_BOM) :]
+    try:
+        return data.decode("utf-8"), data
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("cp1252")
+        return text, text.encode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(
+            "The file is neither UTF-8 nor Windows-1252 text: save it as CSV UTF-8."
+        ) from None
+
+
+def _is_blank(record: Sequence[str]) -> bool:
+    return all(not cell.strip() for cell in record)
+
+
+def _sample_records(sample: str, delimiter: str, complete: bool) -> list[list[str]]:
+    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
+    try:
+        records = list(itertools.islice(reader, SNIFF_RECORDS + 1))
+    except csv.Error:
+        return []
+    if not complete and len(records) > 1:
+        records.pop()  # may be cut in the middle
+    return records
+
+
+def _sniff(text: str) -> tuple[str, int, list[str]]:
+    """Choose the delimiter; return it, the records before the header, the header.
+
+    A first line ``sep=;`` (an Excel convention) fixes the delimiter. Otherwise
+    the candidate that splits the header into the most columns wins, weighted by
+    how many sample rows have that many fields.
+    """
+    leading = 0
+    forced = _SEP_LINE.match(text)
+    if forced:
+        leading = 1
+        text = text[forced.end() :]
+    sample = text[:SNIFF_CHARS]
+    complete = len(text) <= SNIFF_CHARS
+    candidates = (forced.group(1),) if forced else DELIMITERS
+
+    best: tuple[float, int] | None = None
+    chosen = candidates[0]
+    chosen_records: list[list[str]] = []
+    for delimiter in candidates:
+        records = _sample_records(sample, delimiter, complete)
+        body = [record for record in records if not _is_blank(record)]
+        if not body:
+            continue
+        width = len(body[0])
+        if width < 2 and best is not None:
+            continue
+        consistent = sum(len(record) == width for record in body) / len(body)
+        score = (consistent if width > 1 else 0.0, width)
+        if best is None or score > best:
+            best, chosen, chosen_records = score, delimiter, records
+    if not chosen_records or all(_is_blank(record) for record in chosen_records):
+        raise InputError(
+            "The file has no header row.", [Problem(reason="missing header", row=1)]
+        )
+
+    blank_before = 0
+    for record in chosen_records:
+        if not _is_blank(record):
+            break
+        blank_before += 1
+    return chosen, leading + blank_before, chosen_records[blank_before]
+
+
+def _unique_names(raw: Sequence[str]) -> list[str]:
+    """Normalise header cells; name blank ones by position; number repeats."""
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for position, cell in enumerate(raw, start=1):
+        name = normalise_header(cell) or f"column_{position}"
+        count = seen.get(name, 0) + 1
+        seen[name] = count
+        names.append(name if count == 1 else f"{name}_{count}")
+    return names
+
+
+def _numeric_positions(
+    names: Sequence[str], numeric: Sequence[Sequence[str]]
+) -> list[int]:
+    positions = []
+    for aliases in numeric:
+        column = _match_column(names, aliases)
+        if column is not None:
+            positions.append(names.index(column))
+    return positions
+
+
+def _read_csv_fast(
+    utf8: bytes, delimiter: str, skip: int, decimal: str, float_positions: list[int]
+) -> pd.DataFrame:
+    """Read the CSV in one pandas C-engine pass; raise ParserError on ragged rows."""
+    dtype = defaultdict(lambda: str, dict.fromkeys(float_positions, "float64"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        frame = pd.read_csv(
+            io.BytesIO(utf8),
+            sep=delimiter,
+            header=0,
+            index_col=False,
+            skiprows=skip,
+            dtype=dtype,
+            keep_default_na=False,
+            na_values=dict.fromkeys(float_positions, [""]),
+            skip_blank_lines=False,
+            decimal=decimal,
+            quotechar='"',
+            encoding="utf-8",
+            engine="c",
+        )
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        # pandas truncates a first data row longer than the header and warns.
+        raise pd.errors.ParserError("row longer than the header")
+    return frame
+
+
+def _read_csv_ragged(
+    text: str, delimiter: str, skip: int, width: int, limits: InputLimits
+) -> pd.DataFrame:
+    """Read a file whose rows differ in length, reporting rows with extra cells.
+
+    Extra cells that are empty (a spreadsheet's trailing separators) are
+    dropped. A row with a filled cell past the header's last column is a
+    problem, because that cell would otherwise be lost.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records: list[list[str]] = []
+    problems: list[Problem] = []
+    try:
+        for index, record in enumerate(reader):
+            if index <= skip:
+                continue
+            if len(record) > width and not _is_blank(record[width:]):
+                problems.append(
+                    Problem(
+                        reason="more cells than the header row: quote cells that "
+                        "contain the separator",
+                        row=index + 1,
+                    )
+                )
+            records.append((record + [""] * width)[:width])
+    except csv.Error:
+        problems.append(
+            Problem(
+                reason="invalid CSV quoting (an unclosed or stray quote)",
+                row=len(records) + skip + 2,
+            )
+        )
+    if problems:
+        cap = limits.max_row_errors
+        raise InputError(
+            "Some rows of the file could not be read: see the problems list.",
+            problems[:cap],
+            truncated=len(problems) > cap,
+        )
+    return pd.DataFrame(records, columns=range(width), dtype=str)
+
+
+def _read_csv(
+    data: bytes, limits: InputLimits, numeric: Sequence[Sequence[str]]
+) -> Table:
+    if data.startswith(_WORKBOOK_MAGIC):
+        raise UnsupportedMediaType(
+            "Spreadsheet workbooks are not accepted: save the sheet as CSV."
+        )
+    text, utf8 = _decode(data)
+    if "\x00" in text:
+        raise InputError("The file contains NUL characters: it is not a CSV text file.")
+    delimiter, skip, header = _sniff(text)
+    if len(header) > limits.max_columns:
+        raise PayloadTooLarge(
+            f"The header row has more than the limit of {limits.max_columns} columns."
+        )
+    names = _unique_names(header)
+    decimal = "," if delimiter == ";" else "."
+
+    float_positions = _numeric_positions(names, numeric)
+    try:
+        try:
+            frame = _read_csv_fast(utf8, delimiter, skip, decimal, float_positions)
+        except pd.errors.ParserError:
+            raise
+        except (ValueError, OverflowError):
+            # A cell of a numeric column is not a plain number: keep it as text.
+            float_positions = []
+            frame = _read_csv_fast(utf8, delimiter, skip, decimal, [])
+    except pd.errors.ParserError:
+        float_positions = []
+        frame = _read_csv_ragged(text, delimiter, skip, len(names), limits)
+    except pd.errors.EmptyDataError:
+        raise InputError(
+            "The file has no header row.", [Problem(reason="missing header", row=1)]
+        ) from None
+
+    return _finish_table(frame, names, skip, float_positions, decimal, limits)
+
+
+def _finish_table(
+    frame: pd.DataFrame,
+    names: list[str],
+    skip: int,
+    float_positions: list[int],
+    decimal: str,
+    limits: InputLimits,
+) -> Table:
+    """Name the columns, drop blank rows and trailing empty columns, count rows."""
+    width = min(len(names), frame.shape[1])
+    frame = frame.iloc[:, :width]
+    frame.columns = names[:width]
+    float_columns = {
+        names[position] for position in float_positions if position < width
+    }
+
+    blank_cells = []
+    for column in frame.columns:
+        values = frame[column]
+        if column in float_columns:
+            blank_cells.append(np.isnan(values.to_numpy(dtype=np.float64)))
+            continue
+        if values.hasnans:  # missing cells of short rows
+            values = values.fillna("")
+            frame[column] = values
+        blank_cells.append(values.to_numpy() == "")
+    # The header is one record after the skipped ones; data starts one later.
+    rows = np.arange(len(frame), dtype=np.int64) + (skip + 2)
+    if blank_cells:
+        blank_rows = np.logical_and.reduce(blank_cells)
+        if blank_rows.any():
+            keep = ~blank_rows
+            frame = frame.loc[keep].reset_index(drop=True)
+            rows = rows[keep]
+
+    if len(frame) > limits.max_rows:
+        raise PayloadTooLarge(
+            f"The file has more than the limit of {limits.max_rows} rows."
+        )
+
+    empty = [
+        column
+        for column, cells in zip(frame.columns, blank_cells, strict=True)
+        if column.startswith("column_") and bool(np.all(cells))
+    ]
+    if empty:
+        frame = frame.drop(columns=empty)
+    return Table(
+        columns=list(frame.columns),
+        frame=frame,
+        rows=rows,
+        source="csv",
+        decimal=decimal,
+    )
+
+
+# JSON ----------------------------------------------------------------------
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError("NaN and Infinity are not JSON")
+
+
+def _read_json(body: bytes, limits: InputLimits, records_field: str | None) -> Table:
+    """Read a JSON body: an object containing a list of records, or a bare list."""
+    try:
+        # Numbers stay text so that they take the same parsing path as CSV cells.
+        document = json.loads(
+            body, parse_float=str, parse_int=str, parse_constant=_reject_constant
+        )
+    except json.JSONDecodeError as error:
+        raise InputError(
+            f"The body is not valid JSON (line {error.lineno}, column {error.colno})."
+        ) from None
+    except (ValueError, RecursionError):
+        raise InputError("The body is not valid JSON.") from None
+
+    # Messages name the caller's field, never a key taken from the body.
+    prefix = records_field or "records"
+    form_fields: dict[str, object] = {}
+    if isinstance(document, list):
+        records: object = document
+    elif isinstance(document, dict):
+        if records_field is None:
+            lists = [key for key, value in document.items() if isinstance(value, list)]
+            key = lists[0] if len(lists) == 1 else None
+        else:
+            key = records_field
+        if key is None or key not in document:
+            raise InputError(
+                f"The JSON body has no '{prefix}' list.",
+                [Problem(reason="missing", field=prefix)],
+            )
+        records = document[key]
+        form_fields = {name: value for name, value in document.items() if name != key}
+    else:
+        raise InputError("The JSON body must be an object or a list.")
+    if not isinstance(records, list):
+        raise InputError(
+            f"'{prefix}' must be a list.",
+            [Problem(reason="must be a list", field=prefix)],
+        )
+    if len(records) > limits.max_rows:
+        raise PayloadTooLarge(
+            f"'{prefix}' has more than the limit of {limits.max_rows} entries."
+        )
+
+    columns: dict[str, list[str]] = {}
+    problems: list[Problem] = []
+    key_names: dict[str, str] = {}
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            problems.append(
+                Problem(reason="must be an object", field=f"{prefix}[{index}]")
+            )
+            continue
+        for key, value in record.items():
+            name = key_names.get(key)
+            if name is None:
+                name = normalise_header(key) or "_"
+                if name in key_names.values():
+                    name = f"{name}_{len(key_names) + 1}"
+                key_names[key] = name
+                if len(key_names) > limits.max_columns:
+                    raise PayloadTooLarge(
+                        f"'{prefix}' entries have more than the limit of "
+                        f"{limits.max_columns} fields."
+                    )
+            if value is None:
+                cell = ""
+            elif isinstance(value, str):
+                cell = value
+            else:  # true, false, an object or a list
+                problems.append(
+                    Problem(
+                        reason="must be a string or a number",
+                        field=f"{prefix}[{index}].{name}",
+                    )
+                )
+                continue
+            cells = columns.setdefault(name, [""] * len(records))
+            cells[index] = cell
+    if problems:
+        cap = limits.max_row_errors
+        raise InputError(
+            f"Some entries of '{prefix}' have values of the wrong type.",
+            problems[:cap],
+            truncated=len(problems) > cap,
+        )
+
+    frame = pd.DataFrame({name: cells for name, cells in columns.items()}, dtype=str)
+    if not columns:
+        frame = pd.DataFrame(index=range(len(records)))
+    return Table(
+        columns=list(frame.columns),
+        frame=frame,
+        rows=np.arange(len(records), dtype=np.int64),
+        form_fields=form_fields,
+        source="json",
+        records_field=prefix,
+    )
+
+
+# multipart/form-data -------------------------------------------------------
+
+
+def _split_parts(body: bytes, boundary: bytes) -> list[bytes]:
+    """Split a multipart body on its boundary (RFC 2046 section 5.1.1)."""
+    delimiter = b"--" + boundary
+    start = body.find(delimiter)
+    if start < 0:
+        return []
+    parts = []
+    position = start + len(delimiter)
+    while not body.startswith(b"--", position):
+        # The rest of the boundary line (transport padding) is ignored.
+        line_end = body.find(b"\n", position)
+        if line_end < 0:
+            break
+        content_start = line_end + 1
+        following = body.find(b"\n" + delimiter, content_start)
+        if following < 0:
+            break  # no closing boundary: the body was cut off
+        content_end = (
+            following - 1 if body[following - 1 : following] == b"\r" else following
+        )
+        parts.append(body[content_start:content_end])
+        position = following + 1 + len(delimiter)
+    return parts
+
+
+def _part_headers(part: bytes) -> tuple[Message, bytes]:
+    for separator in (b"\r\n\r\n", b"\n\n"):
+        end = part.find(separator)
+        if end >= 0:
+            head, content = part[:end], part[end + len(separator) :]
+            break
+    else:
+        head, content = part, b""
+    return BytesHeaderParser().parsebytes(head + b"\r\n\r\n"), content
+
+
+def _param(message: Message, name: str) -> str | None:
+    value = message.get_param(name, header="content-disposition")
+    if value is None:
+        return None
+    return str(collapse_rfc2231_value(value))
+
+
+def _read_multipart(body: bytes, content_type: str) -> tuple[bytes, dict[str, object]]:
+    """Return the uploaded file's bytes and the text fields of a form upload.
+
+    The file is the part named ``file``, else the first part with a file name.
+    File names are user input and are not kept.
+    """
+    match = _BOUNDARY.search(content_type)
+    if match is None:
+        raise InputError(
+            "multipart/form-data needs a boundary parameter in Content-Type.",
+            [Problem(reason="missing boundary", field="Content-Type")],
+        )
+    boundary = (match.group(1) or match.group(2)).encode("latin-1", "replace")
+
+    file_part: tuple[Message, bytes] | None = None
+    first_named_file: tuple[Message, bytes] | None = None
+    fields: dict[str, object] = {}
+    for part in _split_parts(body, boundary):
+        headers, content = _part_headers(part)
+        name = _param(headers, "name")
+        has_filename = headers.get_filename() is not None
+        if name == "file":
+            file_part = file_part or (headers, content)
+        elif has_filename:
+            first_named_file = first_named_file or (headers, content)
+        elif name and name not in fields:
+            fields[name] = _decode_text_field(content)
+
+    chosen = file_part or first_named_file
+    if chosen is None:
+        raise InputError(
+            "The upload has no file: send the portfolio as the form field 'file'.",
+            [Problem(reason="missing", field="file")],
+        )
+    headers, content = chosen
+    encoding = str(headers.get("content-transfer-encoding", "")).strip().lower()
+    if encoding == "base64":
+        try:
+            content = base64.b64decode(content, validate=False)
+        except (binascii.Error, ValueError):
+            raise InputError(
+                "The uploaded file is not valid base64.",
+                [Problem(reason="invalid base64", field="file")],
+            ) from None
+    return content, fields
+
+
+def _decode_text_field(content: bytes) -> str:
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        return content.decode("latin-1")
