@@ -1,0 +1,339 @@
+"""The local API server over real HTTP on 127.0.0.1 with a free port."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+
+from infra.local import server as local_server
+from infra.local.run import build_routes, example_curl
+from infra.local.server import AuthorizationFailed, LocalApiServer, RouteTable
+from tests.events import multipart_body
+
+
+def _echo(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    payload = {"event": event, "function_name": context.function_name}
+    payload["remaining_ms"] = context.get_remaining_time_in_millis()
+    payload["request_id"] = context.aws_request_id
+    return {
+        "statusCode": 200,
+        "headers": {"content-type": "application/json"},
+        "body": json.dumps(payload),
+    }
+
+
+def _binary(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return {
+        "statusCode": 201,
+        "headers": {"content-type": "application/octet-stream"},
+        "cookies": ["first=1; Path=/", "second=2; Path=/"],
+        "body": base64.b64encode(b"\x00\x01binary").decode("ascii"),
+        "isBase64Encoded": True,
+    }
+
+
+def _crash(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    raise RuntimeError("secret-value-in-exception")
+
+
+def _bearer_authorizer(headers: Mapping[str, str]) -> Mapping[str, Any]:
+    if headers.get("authorization") != "Bearer good-token":
+        raise AuthorizationFailed
+    return {"sub": "user-1", "scope": "portfolios"}
+
+
+@pytest.fixture(scope="module")
+def echo_server() -> Iterator[LocalApiServer]:
+    routes = RouteTable()
+    routes.add("GET /items/{item_id}", _echo, function_name="items")
+    routes.add("GET /items/latest", _binary, function_name="items")
+    routes.add("ANY /echo", _echo, function_name="echo")
+    routes.add("GET /files/{path+}", _echo, function_name="files")
+    routes.add("GET /crash", _crash, function_name="crash")
+    routes.add(
+        "GET /private", _echo, function_name="private", authorizer=_bearer_authorizer
+    )
+    server = LocalApiServer(routes, port=0, quiet=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def dashboard_server() -> Iterator[LocalApiServer]:
+    server = LocalApiServer(build_routes(), port=0, quiet=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+def _request(
+    server: LocalApiServer,
+    method: str,
+    target: str,
+    *,
+    body: bytes | None = None,
+    headers: list[tuple[str, str]] | None = None,
+) -> tuple[int, http.client.HTTPMessage, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=30)
+    try:
+        connection.putrequest(method, target)
+        for name, value in headers or []:
+            connection.putheader(name, value)
+        if body is not None:
+            connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body)
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+def _echoed(server: LocalApiServer, method: str, target: str, **kwargs: Any) -> dict:
+    status, _, payload = _request(server, method, target, **kwargs)
+    assert status == 200
+    return json.loads(payload)
+
+
+def test_server_binds_loopback_only(echo_server: LocalApiServer) -> None:
+    assert echo_server.server_address[0] == "127.0.0.1"
+    assert echo_server.url.startswith("http://127.0.0.1:")
+
+
+def test_event_is_payload_v2(echo_server: LocalApiServer) -> None:
+    echoed = _echoed(
+        echo_server, "GET", "/items/abc-1?b=2", headers=[("User-Agent", "probe/1")]
+    )
+    event = echoed["event"]
+
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == "GET /items/{item_id}"
+    assert event["rawPath"] == "/items/abc-1"
+    assert event["rawQueryString"] == "b=2"
+    assert event["pathParameters"] == {"item_id": "abc-1"}
+    assert event["isBase64Encoded"] is False
+    assert "body" not in event
+    context = event["requestContext"]
+    assert context["routeKey"] == "GET /items/{item_id}"
+    assert context["stage"] == "$default"
+    assert context["http"]["method"] == "GET"
+    assert context["http"]["path"] == "/items/abc-1"
+    assert context["http"]["protocol"] == "HTTP/1.1"
+    assert context["http"]["sourceIp"] == "127.0.0.1"
+    assert context["http"]["userAgent"] == "probe/1"
+    assert context["domainName"] == f"127.0.0.1:{echo_server.server_port}"
+    assert context["accountId"].isdigit()
+    assert context["apiId"]
+    assert context["requestId"]
+    assert isinstance(context["timeEpoch"], int)
+    assert context["time"]
+    assert echoed["function_name"] == "items"
+    assert echoed["remaining_ms"] > 0
+    assert echoed["request_id"]
+
+
+def test_headers_lowercased_and_joined(echo_server: LocalApiServer) -> None:
+    event = _echoed(
+        echo_server,
+        "GET",
+        "/echo",
+        headers=[("X-Tag", "one"), ("X-Tag", "two"), ("Cookie", "a=1; b=2")],
+    )["event"]
+
+    assert event["headers"]["x-tag"] == "one,two"
+    assert event["cookies"] == ["a=1", "b=2"]
+    assert "cookie" not in event["headers"]
+    assert "X-Tag" not in event["headers"]
+
+
+def test_query_parameters_joined(echo_server: LocalApiServer) -> None:
+    event = _echoed(echo_server, "GET", "/echo?code=A&code=B&q=water%20use&empty=")[
+        "event"
+    ]
+
+    assert event["queryStringParameters"] == {
+        "code": "A,B",
+        "q": "water use",
+        "empty": "",
+    }
+    assert event["rawQueryString"] == "code=A&code=B&q=water%20use&empty="
+
+
+def test_literal_route_beats_template(echo_server: LocalApiServer) -> None:
+    status, headers, payload = _request(echo_server, "GET", "/items/latest")
+
+    assert status == 201
+    assert payload == b"\x00\x01binary"
+    assert headers.get_all("set-cookie") == ["first=1; Path=/", "second=2; Path=/"]
+    assert headers["content-type"] == "application/octet-stream"
+
+
+def test_greedy_path_parameter(echo_server: LocalApiServer) -> None:
+    event = _echoed(echo_server, "GET", "/files/a/b/c.csv")["event"]
+
+    assert event["routeKey"] == "GET /files/{path+}"
+    assert event["pathParameters"] == {"path": "a/b/c.csv"}
+
+
+def test_json_body_arrives_as_text(echo_server: LocalApiServer) -> None:
+    body = json.dumps({"holdings": [{"code": "A"}]}).encode()
+    event = _echoed(
+        echo_server,
+        "POST",
+        "/echo",
+        body=body,
+        headers=[("Content-Type", "application/json")],
+    )["event"]
+
+    assert event["isBase64Encoded"] is False
+    assert event["body"] == body.decode()
+    assert event["routeKey"] == "ANY /echo"
+
+
+def test_csv_body_arrives_as_text(echo_server: LocalApiServer) -> None:
+    body = b"activity_code,exposure\nA_01_011_0111,10\n"
+    event = _echoed(
+        echo_server, "POST", "/echo", body=body, headers=[("Content-Type", "text/csv")]
+    )["event"]
+
+    assert event["isBase64Encoded"] is False
+    assert event["body"] == body.decode()
+
+
+def test_multipart_body_arrives_base64(echo_server: LocalApiServer) -> None:
+    body, content_type = multipart_body({"file": ("p.csv", b"a,b\n1,2\n", "text/csv")})
+    event = _echoed(
+        echo_server,
+        "POST",
+        "/echo",
+        body=body,
+        headers=[("Content-Type", content_type)],
+    )["event"]
+
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == body
+
+
+def test_invalid_utf8_text_arrives_base64(echo_server: LocalApiServer) -> None:
+    body = b"name\n\xff\xfe\n"
+    event = _echoed(
+        echo_server, "POST", "/echo", body=body, headers=[("Content-Type", "text/csv")]
+    )["event"]
+
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == body
+
+
+def test_unknown_route_is_404(echo_server: LocalApiServer) -> None:
+    status, _, payload = _request(echo_server, "GET", "/nowhere")
+
+    assert status == 404
+    assert json.loads(payload) == {"message": "Not Found"}
+
+
+def test_method_must_match(echo_server: LocalApiServer) -> None:
+    status, _, _ = _request(echo_server, "DELETE", "/items/abc")
+
+    assert status == 404
+
+
+def test_handler_crash_is_gateway_500(echo_server: LocalApiServer) -> None:
+    status, _, payload = _request(echo_server, "GET", "/crash")
+
+    assert status == 500
+    assert json.loads(payload) == {"message": "Internal Server Error"}
+
+
+def test_authorizer_rejects_without_token(echo_server: LocalApiServer) -> None:
+    status, _, payload = _request(echo_server, "GET", "/private")
+
+    assert status == 401
+    assert json.loads(payload) == {"message": "Unauthorized"}
+
+
+def test_authorizer_claims_reach_event(echo_server: LocalApiServer) -> None:
+    event = _echoed(
+        echo_server,
+        "GET",
+        "/private",
+        headers=[("Authorization", "Bearer good-token")],
+    )["event"]
+
+    authorizer = event["requestContext"]["authorizer"]
+    assert authorizer["jwt"]["claims"] == {"sub": "user-1", "scope": "portfolios"}
+
+
+def test_oversized_body_is_413(
+    echo_server: LocalApiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(local_server, "MAX_REQUEST_BYTES", 16)
+    status, _, payload = _request(echo_server, "POST", "/echo", body=b"x" * 17)
+
+    assert status == 413
+    assert json.loads(payload) == {"message": "Request Entity Too Large"}
+
+
+def test_access_log_omits_request_values(capsys: pytest.CaptureFixture[str]) -> None:
+    routes = RouteTable()
+    routes.add("POST /echo", _echo, function_name="echo")
+    routes.add("GET /crash", _crash, function_name="crash")
+    server = LocalApiServer(routes, port=0)
+    server.start()
+    try:
+        _request(
+            server,
+            "POST",
+            "/echo?secret-query=secret-q-value",
+            body=b"secret-body-value",
+            headers=[("X-Secret", "secret-header-value"), ("Content-Type", "text/csv")],
+        )
+        _request(server, "GET", "/crash")
+    finally:
+        server.stop()
+    output = capsys.readouterr()
+    logged = output.out + output.err
+
+    assert "POST /echo 200" in logged
+    assert "GET /crash 500" in logged
+    assert "RuntimeError" in logged
+    for secret in ("secret-q-value", "secret-body-value", "secret-header-value"):
+        assert secret not in logged
+    assert "secret-value-in-exception" not in logged
+
+
+def test_dashboard_health_over_http(dashboard_server: LocalApiServer) -> None:
+    status, headers, payload = _request(dashboard_server, "GET", "/health")
+
+    assert status == 200
+    assert headers["content-type"].startswith("application/json")
+    assert json.loads(payload) == {"status": "ok"}
+
+
+def test_dashboard_serves_openapi(dashboard_server: LocalApiServer) -> None:
+    status, _, payload = _request(dashboard_server, "GET", "/openapi.json")
+    document = json.loads(payload)
+
+    assert status == 200
+    assert document["openapi"].startswith("3.1")
+    assert "/health" in document["paths"]
+
+
+def test_dashboard_serves_swagger_ui(dashboard_server: LocalApiServer) -> None:
+    status, headers, payload = _request(dashboard_server, "GET", "/swagger")
+
+    assert status == 200
+    assert headers["content-type"].startswith("text/html")
+    assert b"SwaggerUIBundle" in payload
+
+
+def test_example_curl_posts_csv() -> None:
+    command = example_curl("http://127.0.0.1:3000")
+
+    assert "http://127.0.0.1:3000/dashboards/natural-capital" in command
+    assert "Content-Type: text/csv" in command
+    assert "--data-binary @examples/portfolio.csv" in command
