@@ -206,3 +206,18 @@ class BiodiversitySettings:
                 env=env,
             ),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeBaseSettings:
+    """Where the ENCORE release is and, optionally, what to call it."""
+
+    kb_dir: Path
+    release_name: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> KnowledgeBaseSettings:
+        return cls(
+            kb_dir=env_dir("ENCORE_KB_DIR", env=env),
+            release_name=env_optional("ENCORE_RELEASE_NAME", env=env),
+        )
