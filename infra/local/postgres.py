@@ -14,6 +14,7 @@ traverse a root-owned 0700 ``workdir`` such as pytest's.
 from __future__ import annotations
 
 import glob
+import json
 import os
 import pwd
 import secrets
@@ -123,15 +124,21 @@ class PostgresServer:
         return self.connect(**params)
 
     def environment(self) -> dict[str, str]:
-        """Return the DB_* variables that point the storage code at this server."""
+        """Return the DB_* variables that point the storage code at this server.
+
+        Credentials are not among them: the storage code reads them from a
+        Secrets Manager secret whose value is ``secret_string()``.
+        """
         return {
             "DB_HOST": "localhost",
             "DB_PORT": str(self.port),
             "DB_NAME": self.database,
-            "DB_USER": self.user,
-            "DB_PASSWORD": self.password,
             "DB_CA_BUNDLE": str(self.ca_file),
         }
+
+    def secret_string(self) -> str:
+        """Return the app user's credentials as an RDS-managed secret's JSON."""
+        return json.dumps({"username": self.user, "password": self.password})
 
     def stop(self) -> None:
         """Stop the server and remove its data folder if this module made it."""
@@ -226,8 +233,17 @@ def _create_app_role(server: PostgresServer) -> None:
         app_db.close()
 
 
-def start_postgres(workdir: Path, port: int = 0) -> PostgresServer:
+def start_postgres(
+    workdir: Path,
+    port: int = 0,
+    *,
+    server_names: tuple[str, ...] = ("localhost",),
+    server_addresses: tuple[str, ...] = (HOST,),
+) -> PostgresServer:
     """Initialise and start a TLS-only server; ``port=0`` picks a free port.
+
+    The server certificate names ``server_names`` and ``server_addresses``;
+    tests pass other names to check that clients reject a host-name mismatch.
 
     ``workdir`` receives the CA certificate (``ca.pem``).
     The server has a database ``nature_risk`` owned by the login role
@@ -242,7 +258,9 @@ def start_postgres(workdir: Path, port: int = 0) -> PostgresServer:
     log_file = root / "server.log"
 
     ca = create_ca(workdir)
-    issue_server_certificate(ca, root / "tls", name="server")
+    issue_server_certificate(
+        ca, root / "tls", server_names, server_addresses, name="server"
+    )
     superuser_password = secrets.token_hex(24)
     password_file = root / "superuser-password"
     password_file.touch(mode=0o600)

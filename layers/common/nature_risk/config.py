@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 class ConfigurationError(RuntimeError):
@@ -94,6 +95,12 @@ class InputLimits:
         )
 
 
+def _default(cls: type, name: str) -> Any:
+    # With slots=True a field's default is not a class attribute, so
+    # ``cls.name`` would return the slot descriptor instead of the value.
+    return cls.__dataclass_fields__[name].default
+
+
 # The RDS CA bundle the layer build downloads and checks (infra/fetch_rds_ca_bundle.py).
 DEFAULT_DB_CA_BUNDLE = (
     Path(__file__).resolve().parent / "certs" / "rds-global-bundle.pem"
@@ -135,20 +142,27 @@ class DatabaseSettings:
         return cls(
             host=env_str("DB_HOST", env=env),
             name=env_str("DB_NAME", env=env),
-            port=env_int("DB_PORT", cls.port, env=env),
+            port=env_int("DB_PORT", _default(cls, "port"), env=env),
             user=user,
             secret_arn=secret_arn,
             iam_auth=iam_auth,
             region=env_optional("AWS_REGION", env=env),
             ca_bundle=Path(env_str("DB_CA_BUNDLE", str(DEFAULT_DB_CA_BUNDLE), env=env)),
             connect_timeout_seconds=env_int(
-                "DB_CONNECT_TIMEOUT_SECONDS", cls.connect_timeout_seconds, env=env
+                "DB_CONNECT_TIMEOUT_SECONDS",
+                _default(cls, "connect_timeout_seconds"),
+                env=env,
             ),
             statement_timeout_ms=env_int(
-                "DB_STATEMENT_TIMEOUT_MS", cls.statement_timeout_ms, env=env
+                "DB_STATEMENT_TIMEOUT_MS",
+                _default(cls, "statement_timeout_ms"),
+                env=env,
             ),
             secret_cache_seconds=env_int(
-                "DB_SECRET_CACHE_SECONDS", cls.secret_cache_seconds, minimum=0, env=env
+                "DB_SECRET_CACHE_SECONDS",
+                _default(cls, "secret_cache_seconds"),
+                minimum=0,
+                env=env,
             ),
             migrations_dir=Path(migrations_dir) if migrations_dir else None,
         )
@@ -167,14 +181,18 @@ class PortfolioLimits:
     def from_env(cls, env: Mapping[str, str] | None = None) -> PortfolioLimits:
         return cls(
             max_portfolios_per_user=env_int(
-                "MAX_PORTFOLIOS_PER_USER", cls.max_portfolios_per_user, env=env
+                "MAX_PORTFOLIOS_PER_USER",
+                _default(cls, "max_portfolios_per_user"),
+                env=env,
             ),
-            max_holdings=env_int("MAX_PORTFOLIO_HOLDINGS", cls.max_holdings, env=env),
+            max_holdings=env_int(
+                "MAX_PORTFOLIO_HOLDINGS", _default(cls, "max_holdings"), env=env
+            ),
             max_name_length=env_int(
-                "MAX_PORTFOLIO_NAME_LENGTH", cls.max_name_length, env=env
+                "MAX_PORTFOLIO_NAME_LENGTH", _default(cls, "max_name_length"), env=env
             ),
             max_page_size=env_int(
-                "MAX_PORTFOLIO_PAGE_SIZE", cls.max_page_size, env=env
+                "MAX_PORTFOLIO_PAGE_SIZE", _default(cls, "max_page_size"), env=env
             ),
         )
 
