@@ -55,13 +55,16 @@ def exiobase_key(name: str) -> str:
 class Crosswalks:
     """Code-to-activity maps from the crosswalk tables.
 
-    ``nace`` maps a padded NACE class (``01.11``) and ``exiobase`` a sector key
-    (see ``exiobase_key``) to activity positions. ``isic_classes`` holds every
+    ``nace`` maps a padded NACE class (``01.11``), ``nace_groups`` a NACE group
+    (``01.1``) and ``exiobase`` a sector key (see ``exiobase_key``) to activity
+    positions. A sector name also matches without its trailing EXIOBASE code
+    in brackets when that shorter name is unique. ``isic_classes`` holds every
     ISIC Rev.4 class code the crosswalks name. The GICS map is read on first
     use because the xlsx reader is slow to import.
     """
 
     nace: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    nace_groups: dict[str, tuple[int, ...]] = field(default_factory=dict)
     exiobase: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)
     isic_classes: frozenset[str] = frozenset()
     files: dict[str, str] = field(default_factory=dict)
@@ -228,6 +231,27 @@ def _read_gics(
     return {key: tuple(sorted(value)) for key, value in gics.items()}
 
 
+def _nace_groups(nace: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
+    groups: dict[str, set[int]] = {}
+    for code, positions in nace.items():
+        groups.setdefault(code[:4], set()).update(positions)
+    return {code: tuple(sorted(value)) for code, value in groups.items()}
+
+
+def _exiobase_aliases(
+    exiobase: dict[str, tuple[str, tuple[int, ...]]],
+) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """Map ``other business activities`` to ``other business activities (74)``."""
+    shortened: dict[str, list[str]] = {}
+    for key in exiobase:
+        short = re.sub(r"\s*\([^()]*\)$", "", key)
+        if short != key and short not in exiobase:
+            shortened.setdefault(short, []).append(key)
+    return {
+        short: exiobase[keys[0]] for short, keys in shortened.items() if len(keys) == 1
+    }
+
+
 def load_crosswalks(
     folder: Path, activities: tuple[Activity, ...], index: IsicIndex
 ) -> Crosswalks:
@@ -245,6 +269,8 @@ def load_crosswalks(
         crosswalks.nace, crosswalks.exiobase, crosswalks.isic_classes = (
             _read_nace_exiobase(source, activities, index)
         )
+        crosswalks.nace_groups = _nace_groups(crosswalks.nace)
+        crosswalks.exiobase.update(_exiobase_aliases(crosswalks.exiobase))
         crosswalks.nace_source = source.relative_path
         crosswalks.files[source.relative_path] = source.sha256
     gics_path = find_file(
