@@ -1,0 +1,70 @@
+"""Biodiversity module for mining and agriculture portfolios.
+
+Public API, used by the dashboard routes and by saved portfolios:
+
+- ``get_biodiversity()`` returns the process-wide ``Biodiversity`` (open data,
+  layer packs and settings), loaded on first call;
+- ``parse_mining_assets(body, content_type, limits)`` and
+  ``build_mining_dashboard(assets, data, packs, radius_km=...,
+  coastal_fallback_km=...)``;
+- ``parse_agriculture_holdings(body, content_type, limits)`` and
+  ``build_agriculture_dashboard(holdings, data, packs, kb)``.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from nature_risk.biodiversity.agriculture import (
+    AgricultureHoldings,
+    build_agriculture_dashboard,
+    parse_agriculture_holdings,
+)
+from nature_risk.biodiversity.data import BiodiversityData
+from nature_risk.biodiversity.mining import (
+    MiningAssets,
+    build_mining_dashboard,
+    parse_mining_assets,
+)
+from nature_risk.biodiversity.packs import LayerPack, LayerPackError, load_packs
+from nature_risk.config import BiodiversitySettings
+
+__all__ = [
+    "AgricultureHoldings",
+    "Biodiversity",
+    "BiodiversityData",
+    "LayerPack",
+    "LayerPackError",
+    "MiningAssets",
+    "build_agriculture_dashboard",
+    "build_mining_dashboard",
+    "get_biodiversity",
+    "load_biodiversity",
+    "parse_agriculture_holdings",
+    "parse_mining_assets",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Biodiversity:
+    """The loaded open data, the validated layer packs and the settings used."""
+
+    data: BiodiversityData
+    packs: list[LayerPack]
+    settings: BiodiversitySettings
+
+
+def load_biodiversity(settings: BiodiversitySettings) -> Biodiversity:
+    """Load the open data and every layer pack; raise LayerPackError on a bad pack."""
+    return Biodiversity(
+        data=BiodiversityData.from_folder(settings.data_dir),
+        packs=load_packs(settings.packs_dir),
+        settings=settings,
+    )
+
+
+@functools.cache
+def get_biodiversity() -> Biodiversity:
+    """Return the data named by the environment, loaded once per process."""
+    return load_biodiversity(BiodiversitySettings.from_env())

@@ -1,0 +1,425 @@
+"""Agriculture dashboard: the land footprint of a portfolio's crops and its context.
+
+``parse_agriculture_holdings`` turns an upload into ``AgricultureHoldings``
+(raising one ``InputError`` with every row problem); ``build_agriculture_dashboard``
+resolves commodities and countries, estimates each holding's land footprint
+from national yields, adds the country's ecoregion profile, the commodity's
+ENCORE activity and layer-pack indicators, tiers each holding and summarises
+the portfolio. Neither logs anything the user sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nature_risk.amounts import parse_amounts
+from nature_risk.biodiversity.crops import all_commodities
+from nature_risk.biodiversity.data import BiodiversityData, CountryProfile
+from nature_risk.biodiversity.ecoregions import NNH_CATEGORIES
+from nature_risk.biodiversity.encore import encore_activity
+from nature_risk.biodiversity.indicators import country_indicators, indicator_catalogue
+from nature_risk.biodiversity.inputs import finite_or_none, raise_problems, text_column
+from nature_risk.biodiversity.packs import LayerPack
+from nature_risk.biodiversity.tiers import (
+    AGRICULTURE_GUIDANCE,
+    MOSTLY_IMPERILED_SHARE,
+    TIERS,
+    agriculture_tier,
+)
+from nature_risk.config import InputLimits
+from nature_risk.errors import Problem
+from nature_risk.knowledge_base import KnowledgeBase
+from nature_risk.tabular import Table, find_column, read_table
+
+RECORDS_FIELD = "holdings"
+COMPANY_ALIASES = ("company", "company_name", "issuer", "producer")
+COMMODITY_ALIASES = ("commodity", "crop", "product")
+COUNTRY_ALIASES = ("country", "country_code", "iso3", "iso2", "iso")
+PRODUCTION_ALIASES = ("production_tonnes", "tonnes", "production_t", "production")
+AREA_ALIASES = ("area_hectares", "hectares", "area_ha", "area")
+AMOUNT_ALIASES = ("amount", "exposure", "exposure_amount", "value")
+# How many holdings the portfolio's top-contributor list shows.
+TOP_CONTRIBUTORS = 10
+# How many biomes a country profile lists.
+MAIN_BIOMES = 3
+
+
+@dataclass(slots=True)
+class AgricultureHoldings:
+    """Validated agricultural holdings as parallel columns, one entry per input row.
+
+    ``tonnes`` and ``hectares`` are NaN where not given (at least one is set
+    on every row); ``amounts`` is NaN where no amount was given.
+    """
+
+    table: Table
+    rows: np.ndarray
+    companies: list[str | None]
+    commodities: list[str]
+    countries: list[str]
+    tonnes: np.ndarray
+    hectares: np.ndarray
+    amounts: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def parse_agriculture_holdings(
+    body: bytes, content_type: str, limits: InputLimits
+) -> AgricultureHoldings:
+    """Read and validate an agriculture upload: CSV, multipart or JSON ``holdings``.
+
+    Raises ``InputError`` listing every row problem: a missing commodity or
+    country, neither production nor area, or an invalid number. Names that do
+    not resolve are not errors: the dashboard lists them.
+    """
+    table = read_table(
+        body,
+        content_type,
+        limits,
+        records_field=RECORDS_FIELD,
+        numeric=(PRODUCTION_ALIASES, AREA_ALIASES, AMOUNT_ALIASES),
+    )
+    problems: list[Problem] = []
+    count = len(table.rows)
+    commodities = _required_text(table, COMMODITY_ALIASES, "commodity", problems)
+    countries = _required_text(table, COUNTRY_ALIASES, "country", problems)
+    tonnes = _numbers(table, PRODUCTION_ALIASES, "production_tonnes", problems)
+    hectares = _numbers(table, AREA_ALIASES, "area_hectares", problems)
+    amounts = _numbers(table, AMOUNT_ALIASES, "amount", problems)
+    if tonnes is None and hectares is None:
+        problems.append(
+            Problem(
+                reason="missing column: give production_tonnes or area_hectares",
+                field="production_tonnes",
+            )
+        )
+    else:
+        tonnes = tonnes if tonnes is not None else np.full(count, np.nan)
+        hectares = hectares if hectares is not None else np.full(count, np.nan)
+        for index in np.flatnonzero(np.isnan(tonnes) & np.isnan(hectares)):
+            problems.append(
+                table.problem(
+                    int(table.rows[index]),
+                    "production_tonnes",
+                    "missing: give production_tonnes or area_hectares",
+                )
+            )
+    raise_problems(problems, limits, "agricultural holdings")
+    assert tonnes is not None and hectares is not None
+    return AgricultureHoldings(
+        table=table,
+        rows=table.rows,
+        companies=text_column(table, COMPANY_ALIASES) or [None] * count,
+        commodities=[c or "" for c in commodities],
+        countries=[c or "" for c in countries],
+        tonnes=tonnes,
+        hectares=hectares,
+        amounts=amounts if amounts is not None else np.full(count, np.nan),
+    )
+
+
+def _required_text(
+    table: Table, aliases: tuple[str, ...], field: str, problems: list[Problem]
+) -> list[str | None]:
+    cells = text_column(table, aliases)
+    if cells is None:
+        problems.append(Problem(reason="missing column", field=field))
+        return [None] * len(table.rows)
+    for index, cell in enumerate(cells):
+        if cell is None:
+            problems.append(table.problem(int(table.rows[index]), field, "missing"))
+    return cells
+
+
+def _numbers(
+    table: Table, aliases: tuple[str, ...], field: str, problems: list[Problem]
+) -> np.ndarray | None:
+    column = find_column(table, aliases)
+    if column is None:
+        return None
+    values, found = parse_amounts(
+        table.frame[column], table.rows, field, decimal=table.decimal
+    )
+    problems.extend(table.relocate(found))
+    return np.asarray(values, dtype=float)
+
+
+def build_agriculture_dashboard(
+    holdings: AgricultureHoldings,
+    data: BiodiversityData,
+    packs: list[LayerPack],
+    kb: KnowledgeBase,
+) -> dict[str, object]:
+    """Build the agriculture dashboard: footprints, profiles, tiers and totals."""
+    table = holdings.table
+    unresolved: list[Problem] = []
+    commodities = []
+    countries = []
+    for i in range(len(holdings)):
+        row = int(holdings.rows[i])
+        commodity = data.yields.resolve_commodity(holdings.commodities[i])
+        if commodity is None:
+            unresolved.append(
+                table.problem(row, "commodity", "commodity not recognised")
+            )
+        iso3 = data.countries.resolve(holdings.countries[i])
+        if iso3 is None:
+            unresolved.append(
+                table.problem(
+                    row,
+                    "country",
+                    "country not recognised: use an ISO 3166 code or an English name",
+                )
+            )
+        commodities.append(commodity)
+        countries.append(iso3)
+
+    values = country_indicators(
+        packs, countries, [c.id if c else None for c in commodities]
+    )
+    activities: dict[str, dict[str, object] | None] = {}
+    results = []
+    for i in range(len(holdings)):
+        commodity, iso3 = commodities[i], countries[i]
+        row = int(holdings.rows[i])
+        footprint, footprint_basis, used_yield = _footprint(
+            holdings, data, i, commodity, iso3
+        )
+        if commodity is not None and iso3 is not None and footprint is None:
+            unresolved.append(
+                table.problem(
+                    row,
+                    "production_tonnes",
+                    "the yield data do not cover this commodity: give area_hectares",
+                )
+            )
+        profile = data.country_profile(iso3) if iso3 else None
+        main_biome = next(iter(profile.biome_shares), None) if profile else None
+        if commodity is not None and commodity.isic_class not in activities:
+            activities[commodity.isic_class] = encore_activity(kb, commodity.isic_class)
+        decision = (
+            agriculture_tier(
+                imperiled_share=profile.imperiled_share if profile else None,
+                main_biome=main_biome,
+                commodity_id=commodity.id,
+            )
+            if commodity is not None
+            else None
+        )
+        results.append(
+            {
+                "row": row,
+                "company": holdings.companies[i],
+                "commodity": (
+                    {
+                        "id": commodity.id,
+                        "label": commodity.label,
+                        "isic_class": commodity.isic_class,
+                        "isic_label": commodity.isic_label,
+                    }
+                    if commodity
+                    else None
+                ),
+                "country": (
+                    {"iso3": iso3, "name": data.countries.name(iso3)} if iso3 else None
+                ),
+                "production_tonnes": finite_or_none(holdings.tonnes[i]),
+                "area_hectares": finite_or_none(holdings.hectares[i]),
+                "amount": finite_or_none(holdings.amounts[i]),
+                "yield": used_yield,
+                "footprint_hectares": footprint,
+                "footprint_basis": footprint_basis,
+                "country_profile": _profile_dict(profile, data),
+                "encore_activity": activities.get(commodity.isic_class)
+                if commodity
+                else None,
+                "indicators": values.for_item(i),
+                "tier": decision.tier if decision else "unrated",
+                "tier_reasons": decision.reasons
+                if decision
+                else ["commodity not recognised"],
+            }
+        )
+
+    return {
+        "module": "agriculture",
+        "summary": {
+            "holdings": len(holdings),
+            "resolved": sum(
+                1 for c, k in zip(commodities, countries, strict=True) if c and k
+            ),
+            "with_footprint": sum(
+                1 for r in results if r["footprint_hectares"] is not None
+            ),
+            "footprint_hectares_total": sum(
+                r["footprint_hectares"] or 0.0 for r in results
+            ),
+            "exposure_total": float(np.nansum(holdings.amounts)),
+        },
+        "portfolio": _portfolio(results, data),
+        "holdings": results,
+        "unresolved": [problem.to_dict() for problem in unresolved],
+        "yield_coverage": _yield_coverage(data),
+        "indicators": indicator_catalogue(packs, "agriculture"),
+        "guidance": AGRICULTURE_GUIDANCE,
+        "datasets": data.datasets(),
+        "knowledge_base": {
+            "release": kb.release.name,
+            "attribution": kb.release.attribution,
+        },
+        "layer_packs": [pack.describe() for pack in packs],
+    }
+
+
+def _footprint(
+    holdings: AgricultureHoldings,
+    data: BiodiversityData,
+    i: int,
+    commodity: object,
+    iso3: str | None,
+) -> tuple[float | None, str | None, dict[str, object] | None]:
+    """Return the footprint in ha, its basis and the yield used, if any.
+
+    A stated area is the footprint. Otherwise production / yield, with the
+    country's latest yield or, when the country has none, the world average.
+    """
+    area = holdings.hectares[i]
+    if not np.isnan(area):
+        return float(area), "stated_area", None
+    if commodity is None or iso3 is None:
+        return None, None, None
+    found, basis = data.yields.yield_for(commodity, iso3)
+    if found is None:
+        return None, None, None
+    used = {
+        "tonnes_per_hectare": found.tonnes_per_hectare,
+        "year": found.year,
+        "basis": basis,
+        "area": iso3 if basis == "country" else "world",
+    }
+    return float(holdings.tonnes[i] / found.tonnes_per_hectare), f"{basis}_yield", used
+
+
+def _profile_dict(
+    profile: CountryProfile | None, data: BiodiversityData
+) -> dict[str, object] | None:
+    if profile is None:
+        return None
+    return {
+        "imperiled_share": profile.imperiled_share,
+        "mostly_imperiled": profile.imperiled_share >= MOSTLY_IMPERILED_SHARE,
+        "nnh_shares": [
+            {"nnh": nnh, "category": NNH_CATEGORIES[nnh], "share": share}
+            for nnh, share in profile.nnh_shares.items()
+        ],
+        "main_biomes": [
+            {"biome": biome, "share": share}
+            for biome, share in list(profile.biome_shares.items())[:MAIN_BIOMES]
+        ],
+        "country_area_km2": profile.area_km2,
+        "mapped_share": profile.mapped_km2 / profile.area_km2
+        if profile.area_km2
+        else None,
+    }
+
+
+def _portfolio(
+    results: list[dict[str, object]], data: BiodiversityData
+) -> dict[str, object]:
+    total = sum(r["footprint_hectares"] or 0.0 for r in results)
+    by_country: dict[str, dict[str, object]] = {}
+    by_commodity: dict[str, dict[str, object]] = {}
+    by_tier = {
+        tier: {"tier": tier, "holdings": 0, "footprint_hectares": 0.0, "exposure": 0.0}
+        for tier in TIERS
+    }
+    imperiled = 0.0
+    for result in results:
+        footprint = result["footprint_hectares"] or 0.0
+        amount = result["amount"] or 0.0
+        tier = by_tier[result["tier"]]
+        tier["holdings"] += 1
+        tier["footprint_hectares"] += footprint
+        tier["exposure"] += amount
+        country = result["country"]
+        commodity = result["commodity"]
+        if country:
+            entry = by_country.setdefault(
+                country["iso3"],
+                {
+                    "iso3": country["iso3"],
+                    "name": country["name"],
+                    "holdings": 0,
+                    "footprint_hectares": 0.0,
+                    "imperiled_share": (result["country_profile"] or {}).get(
+                        "imperiled_share"
+                    ),
+                },
+            )
+            entry["holdings"] += 1
+            entry["footprint_hectares"] += footprint
+            profile = result["country_profile"]
+            if profile and profile["mostly_imperiled"]:
+                imperiled += footprint
+        if commodity:
+            entry = by_commodity.setdefault(
+                commodity["id"],
+                {
+                    "commodity": commodity["id"],
+                    "label": commodity["label"],
+                    "holdings": 0,
+                    "footprint_hectares": 0.0,
+                },
+            )
+            entry["holdings"] += 1
+            entry["footprint_hectares"] += footprint
+
+    def with_share(entries: list[dict[str, object]]) -> list[dict[str, object]]:
+        for entry in entries:
+            entry["share"] = entry["footprint_hectares"] / total if total > 0 else None
+        return sorted(entries, key=lambda e: -e["footprint_hectares"])
+
+    ranked = sorted(
+        (r for r in results if r["footprint_hectares"]),
+        key=lambda r: -r["footprint_hectares"],
+    )[:TOP_CONTRIBUTORS]
+    return {
+        "footprint_hectares_total": total,
+        "by_country": with_share(list(by_country.values())),
+        "by_commodity": with_share(list(by_commodity.values())),
+        "mostly_imperiled_countries": {
+            "footprint_hectares": imperiled,
+            "share_of_footprint": imperiled / total if total > 0 else None,
+            "threshold": MOSTLY_IMPERILED_SHARE,
+        },
+        "top_contributors": [
+            {
+                "row": r["row"],
+                "company": r["company"],
+                "commodity": r["commodity"]["id"] if r["commodity"] else None,
+                "country": r["country"]["iso3"] if r["country"] else None,
+                "footprint_hectares": r["footprint_hectares"],
+                "share": r["footprint_hectares"] / total if total > 0 else None,
+            }
+            for r in ranked
+        ],
+        "by_tier": list(by_tier.values()),
+    }
+
+
+def _yield_coverage(data: BiodiversityData) -> dict[str, object]:
+    covered = set(data.yields.covered_commodities())
+    return {
+        "with_yields": sorted(covered),
+        "without_yields": sorted(
+            c.id for c in all_commodities() if c.id not in covered
+        ),
+        "latest_year": max(
+            (y.year for table in data.yields.latest.values() for y in table.values()),
+            default=None,
+        ),
+    }

@@ -1,0 +1,96 @@
+"""Column helpers shared by the mining and agriculture parsers.
+
+Both read the body with ``nature_risk.tabular.read_table``, so they accept the
+same CSV, JSON and multipart uploads, row numbers and limits as every other
+dashboard route. Problems name a row and a field, never the cell's value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from nature_risk.config import InputLimits
+from nature_risk.errors import InputError, Problem
+from nature_risk.tabular import Table, find_column
+
+
+def text_column(table: Table, aliases: Sequence[str]) -> list[str | None] | None:
+    """Return the stripped cells of the first matching column (None for blanks)."""
+    column = find_column(table, aliases)
+    if column is None:
+        return None
+    return [cell.strip() or None for cell in table.frame[column].astype(str).tolist()]
+
+
+def number_column(
+    table: Table,
+    aliases: Sequence[str],
+    field: str,
+    *,
+    low: float,
+    high: float,
+    required: bool,
+    problems: list[Problem],
+) -> np.ndarray | None:
+    """Read a signed decimal column (coordinates); NaN for blank optional cells.
+
+    Accepts the table's decimal separator. A blank required cell, text that is
+    not a number, or a number outside [low, high] adds a problem for its row.
+    """
+    column = find_column(table, aliases)
+    if column is None:
+        if required:
+            problems.append(Problem(reason="missing column", field=field))
+        return None
+    series = table.frame[column]
+    if series.dtype.kind == "f":
+        values = series.to_numpy(dtype=float).copy()
+        cells: list[str | None] = [None] * len(values)
+    else:
+        cells = series.astype(str).tolist()
+        values = np.array([_to_float(cell, table.decimal) for cell in cells])
+    for index in np.flatnonzero(np.isnan(values) | (values < low) | (values > high)):
+        row = int(table.rows[index])
+        cell = cells[index]
+        blank = np.isnan(values[index]) and (cell is None or not cell.strip())
+        if blank and not required:
+            continue
+        if blank:
+            reason = "missing"
+        elif np.isnan(values[index]):
+            reason = "not a number"
+        else:
+            reason = f"out of range: must be between {low:g} and {high:g}"
+        problems.append(table.problem(row, field, reason))
+    return values
+
+
+def _to_float(cell: str, decimal: str) -> float:
+    text = cell.strip().replace("\u2212", "-")
+    if decimal == ",":
+        text = text.replace(",", ".")
+    try:
+        value = float(text)
+    except ValueError:
+        return math.nan
+    return value if math.isfinite(value) else math.nan
+
+
+def raise_problems(problems: list[Problem], limits: InputLimits, what: str) -> None:
+    """Raise one InputError listing every problem, capped at ``max_row_errors``."""
+    if not problems:
+        return
+    cap = limits.max_row_errors
+    raise InputError(
+        f"{len(problems)} problems in the {what}: fix the rows and fields listed.",
+        problems[:cap],
+        truncated=len(problems) > cap,
+    )
+
+
+def finite_or_none(value: float) -> float | None:
+    """Return a JSON-safe number: None for NaN or infinity."""
+    return float(value) if math.isfinite(value) else None

@@ -1,0 +1,512 @@
+"""Mining dashboard: where a portfolio's mines are and what that means for biodiversity.
+
+``parse_mining_assets`` turns an upload into ``MiningAssets`` (raising one
+``InputError`` with every row problem); ``build_mining_dashboard`` locates the
+assets in countries and ecoregions, adds layer-pack indicators, tiers each
+asset and summarises the portfolio. Neither logs anything the user sent.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nature_risk.amounts import parse_amounts
+from nature_risk.biodiversity.data import BiodiversityData, Locations
+from nature_risk.biodiversity.ecoregions import NATURE_IMPERILED, NNH_CATEGORIES
+from nature_risk.biodiversity.indicators import (
+    IndicatorValues,
+    indicator_catalogue,
+    point_indicators,
+)
+from nature_risk.biodiversity.inputs import (
+    finite_or_none,
+    number_column,
+    raise_problems,
+    text_column,
+)
+from nature_risk.biodiversity.packs import LayerPack
+from nature_risk.biodiversity.tiers import MINING_GUIDANCE, TIERS, mining_tier
+from nature_risk.config import InputLimits
+from nature_risk.errors import Problem
+from nature_risk.tabular import Table, find_column, read_table
+
+RECORDS_FIELD = "assets"
+NAME_ALIASES = ("name", "asset_name", "asset", "mine_name", "mine", "site_name", "site")
+COMPANY_ALIASES = ("company", "company_name", "owner", "operator", "issuer")
+LATITUDE_ALIASES = ("latitude", "lat")
+LONGITUDE_ALIASES = ("longitude", "lon", "lng", "long")
+COMMODITY_ALIASES = ("commodity", "primary_commodity", "commodities", "mineral")
+STATUS_ALIASES = ("status", "asset_status", "operating_status")
+AMOUNT_ALIASES = ("amount", "exposure", "exposure_amount", "value")
+COUNTRY_ALIASES = ("country", "country_code", "iso3", "iso2", "iso")
+
+STATUSES = ("operating", "development", "closed")
+# Other words for the three statuses, as mine databases spell them.
+STATUS_SYNONYMS = {
+    "operating": "operating",
+    "operational": "operating",
+    "active": "operating",
+    "producing": "operating",
+    "production": "operating",
+    "development": "development",
+    "construction": "development",
+    "under construction": "development",
+    "exploration": "development",
+    "feasibility": "development",
+    "project": "development",
+    "planned": "development",
+    "closed": "closed",
+    "inactive": "closed",
+    "abandoned": "closed",
+    "decommissioned": "closed",
+    "care and maintenance": "closed",
+}
+# Two assets are duplicates when they have the same name and company and their
+# coordinates agree to 5 decimal places (about 1 m).
+DUPLICATE_DECIMALS = 5
+
+
+@dataclass(slots=True)
+class MiningAssets:
+    """Validated mining assets, one entry per input row, as parallel columns.
+
+    ``rows`` are spreadsheet row numbers (CSV) or list indices (JSON);
+    ``amounts`` is NaN where no amount was given; ``country_texts`` are the
+    countries as sent, resolved against the data when the dashboard is built.
+    ``warnings`` are row problems that do not stop the dashboard (duplicates).
+    """
+
+    table: Table
+    rows: np.ndarray
+    names: list[str | None]
+    companies: list[str | None]
+    latitudes: np.ndarray
+    longitudes: np.ndarray
+    commodities: list[str | None]
+    statuses: list[str | None]
+    amounts: np.ndarray
+    country_texts: list[str | None]
+    warnings: list[Problem] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def parse_mining_assets(
+    body: bytes, content_type: str, limits: InputLimits
+) -> MiningAssets:
+    """Read and validate a mining upload (CSV, JSON ``{"assets": [...]}`` or multipart).
+
+    Raises ``InputError`` listing every row problem: missing or non-numeric
+    coordinates, coordinates out of range, 0,0 (a missing value written as
+    zero), an unknown status or an invalid amount. ``PayloadTooLarge`` and
+    ``UnsupportedMediaType`` come from ``read_table``.
+    """
+    table = read_table(
+        body,
+        content_type,
+        limits,
+        records_field=RECORDS_FIELD,
+        numeric=(LATITUDE_ALIASES, LONGITUDE_ALIASES),
+    )
+    problems: list[Problem] = []
+    count = len(table.rows)
+    latitudes = number_column(
+        table,
+        LATITUDE_ALIASES,
+        "latitude",
+        low=-90,
+        high=90,
+        required=True,
+        problems=problems,
+    )
+    longitudes = number_column(
+        table,
+        LONGITUDE_ALIASES,
+        "longitude",
+        low=-180,
+        high=180,
+        required=True,
+        problems=problems,
+    )
+    if latitudes is not None and longitudes is not None:
+        for index in np.flatnonzero((latitudes == 0) & (longitudes == 0)):
+            problems.append(
+                table.problem(
+                    int(table.rows[index]),
+                    "latitude",
+                    "0,0 is not a site location: the coordinates are probably missing",
+                )
+            )
+
+    statuses = _statuses(table, problems)
+    amounts = _amounts(table, problems, count)
+    raise_problems(problems, limits, "mining assets")
+    assert latitudes is not None and longitudes is not None
+
+    blank = [None] * count
+    assets = MiningAssets(
+        table=table,
+        rows=table.rows,
+        names=text_column(table, NAME_ALIASES) or blank,
+        companies=text_column(table, COMPANY_ALIASES) or blank,
+        latitudes=latitudes,
+        longitudes=longitudes,
+        commodities=text_column(table, COMMODITY_ALIASES) or blank,
+        statuses=statuses,
+        amounts=amounts,
+        country_texts=text_column(table, COUNTRY_ALIASES) or blank,
+    )
+    _flag_duplicates(assets)
+    return assets
+
+
+def _statuses(table: Table, problems: list[Problem]) -> list[str | None]:
+    cells = text_column(table, STATUS_ALIASES)
+    if cells is None:
+        return [None] * len(table.rows)
+    statuses: list[str | None] = []
+    for index, cell in enumerate(cells):
+        if cell is None:
+            statuses.append(None)
+            continue
+        status = STATUS_SYNONYMS.get(
+            " ".join(cell.casefold().replace("_", " ").split())
+        )
+        if status is None:
+            problems.append(
+                table.problem(
+                    int(table.rows[index]),
+                    "status",
+                    "unknown status: use operating, development or closed",
+                )
+            )
+        statuses.append(status)
+    return statuses
+
+
+def _amounts(table: Table, problems: list[Problem], count: int) -> np.ndarray:
+    column = find_column(table, AMOUNT_ALIASES)
+    if column is None:
+        return np.full(count, np.nan)
+    values, amount_problems = parse_amounts(
+        table.frame[column], table.rows, "amount", decimal=table.decimal
+    )
+    problems.extend(table.relocate(amount_problems))
+    return np.asarray(values, dtype=float)
+
+
+def _resolve_countries(
+    assets: MiningAssets, data: BiodiversityData, warnings: list[Problem]
+) -> list[str | None]:
+    """Resolve the stated countries to ISO alpha-3, warning on each unknown one."""
+    stated: list[str | None] = []
+    for index, cell in enumerate(assets.country_texts):
+        iso3 = data.countries.resolve(cell) if cell is not None else None
+        if cell is not None and iso3 is None:
+            warnings.append(
+                assets.table.problem(
+                    int(assets.rows[index]),
+                    "country",
+                    "country not recognised: use an ISO 3166 code or an English name",
+                )
+            )
+        stated.append(iso3)
+    return stated
+
+
+def _flag_duplicates(assets: MiningAssets) -> None:
+    seen: dict[tuple[object, ...], int] = {}
+    lat = np.round(assets.latitudes, DUPLICATE_DECIMALS).tolist()
+    lon = np.round(assets.longitudes, DUPLICATE_DECIMALS).tolist()
+    for index in range(len(assets)):
+        key = (
+            lat[index],
+            lon[index],
+            (assets.names[index] or "").casefold(),
+            (assets.companies[index] or "").casefold(),
+        )
+        first = seen.setdefault(key, index)
+        if first != index:
+            assets.warnings.append(
+                assets.table.problem(
+                    int(assets.rows[index]),
+                    "latitude",
+                    f"duplicate of {_row_label(assets.table, first)}: same location, "
+                    "name and company",
+                )
+            )
+
+
+def _row_label(table: Table, index: int) -> str:
+    row = int(table.rows[index])
+    if table.source == "json":
+        return f"{table.records_field or 'records'}[{row}]"
+    return f"row {row}"
+
+
+def build_mining_dashboard(
+    assets: MiningAssets,
+    data: BiodiversityData,
+    packs: list[LayerPack],
+    *,
+    radius_km: float,
+    coastal_fallback_km: float,
+) -> dict[str, object]:
+    """Build the mining dashboard: per-asset indicators, tiers and portfolio figures."""
+    count = len(assets)
+    lat = assets.latitudes
+    lon = assets.longitudes
+    located = data.locate(lat, lon, coastal_fallback_km)
+    warnings = list(assets.warnings)
+    stated = _resolve_countries(assets, data, warnings)
+    country_iso3 = _asset_countries(assets, stated, data, located, warnings)
+    _flag_swapped(assets, data, located, warnings)
+
+    commodities = [(c or "").casefold() or None for c in assets.commodities]
+    values = point_indicators(
+        packs, lat, lon, country_iso3, commodities, radius_km=radius_km
+    )
+    star_core, star_summary = _star_concentration(values, count)
+    near_sites = values.near_protected_or_kba(radius_km)
+
+    records = data.ecoregions.records
+    tiers: list[str] = []
+    per_asset: list[dict[str, object]] = []
+    eco_index = located.ecoregion.tolist()
+    eco_fallback = located.ecoregion_fallback.tolist()
+    eco_km = located.ecoregion_distance_km.tolist()
+    for i in range(count):
+        eco = records[eco_index[i]] if eco_index[i] >= 0 else None
+        decision = mining_tier(
+            located=eco is not None,
+            nnh=eco.nnh if eco else None,
+            biome_number=eco.biome_number if eco else None,
+            status=assets.statuses[i],
+            near_protected_or_kba=bool(near_sites[i]),
+            in_star_core=bool(star_core[i]),
+        )
+        tiers.append(decision.tier)
+        iso3 = country_iso3[i]
+        per_asset.append(
+            {
+                "row": int(assets.rows[i]),
+                "name": assets.names[i],
+                "company": assets.companies[i],
+                "commodity": assets.commodities[i],
+                "status": assets.statuses[i],
+                "amount": finite_or_none(assets.amounts[i]),
+                "latitude": float(lat[i]),
+                "longitude": float(lon[i]),
+                "country": (
+                    {
+                        "iso3": iso3,
+                        "name": data.countries.name(iso3),
+                        "source": _country_source(located, stated[i], i),
+                    }
+                    if iso3
+                    else None
+                ),
+                "ecoregion": (
+                    {
+                        **eco.to_dict(),
+                        "nearest_fallback": eco_fallback[i],
+                        "distance_km": round(eco_km[i], 1),
+                    }
+                    if eco
+                    else None
+                ),
+                "indicators": values.for_item(i),
+                "tier": decision.tier,
+                "tier_reasons": decision.reasons,
+            }
+        )
+
+    return {
+        "module": "mining",
+        "summary": _summary(assets, located, tiers),
+        "portfolio": _portfolio(assets, located, data, tiers, star_summary),
+        "assets": per_asset,
+        "indicators": indicator_catalogue(packs, "mining"),
+        "guidance": MINING_GUIDANCE,
+        "warnings": [problem.to_dict() for problem in warnings],
+        "method": {
+            "radius_km": radius_km,
+            "coastal_fallback_km": coastal_fallback_km,
+            "distance": (
+                "great-circle km between the point and the polygon point nearest in "
+                "degree space; an upper bound on the true distance"
+            ),
+        },
+        "datasets": data.datasets(),
+        "layer_packs": [pack.describe() for pack in packs],
+    }
+
+
+def _asset_countries(
+    assets: MiningAssets,
+    stated_countries: list[str | None],
+    data: BiodiversityData,
+    located: Locations,
+    warnings: list[Problem],
+) -> list[str | None]:
+    """Pick each asset's country (polygon, stated, nearest); check stated ones."""
+    polygon_iso3 = data.countries.polygon_iso3
+    index = located.country.tolist()
+    fallback = located.country_fallback.tolist()
+    countries: list[str | None] = []
+    for i, stated in enumerate(stated_countries):
+        inside = polygon_iso3[index[i]] if index[i] >= 0 and not fallback[i] else None
+        nearest = polygon_iso3[index[i]] if index[i] >= 0 and fallback[i] else None
+        if stated is not None and inside is not None and stated != inside:
+            if stated in data.countries.polygon_of:
+                reason = "the stated country does not contain the point"
+            else:
+                reason = (
+                    "the stated country is not among the 1:110m country polygons, "
+                    "so the point could not be checked against it"
+                )
+            warnings.append(
+                assets.table.problem(int(assets.rows[i]), "country", reason)
+            )
+        countries.append(inside or stated or nearest)
+    return countries
+
+
+def _country_source(located: Locations, stated: str | None, i: int) -> str:
+    if located.country[i] >= 0 and not located.country_fallback[i]:
+        return "polygon"
+    if stated is not None:
+        return "stated"
+    return "nearest_polygon"
+
+
+def _flag_swapped(
+    assets: MiningAssets,
+    data: BiodiversityData,
+    located: Locations,
+    warnings: list[Problem],
+) -> None:
+    """Warn where a point is at sea but its swapped coordinates fall on land."""
+    at_sea = ((located.country < 0) | located.country_fallback) & (
+        (located.ecoregion < 0) | located.ecoregion_fallback
+    )
+    candidates = np.flatnonzero(at_sea & (np.abs(assets.longitudes) <= 90))
+    if len(candidates) == 0:
+        return
+    on_land = data.countries_at(
+        assets.longitudes[candidates], assets.latitudes[candidates]
+    )
+    for i in candidates[on_land >= 0].tolist():
+        warnings.append(
+            assets.table.problem(
+                int(assets.rows[i]),
+                "latitude",
+                "probably swapped: the point is at sea, but with latitude and "
+                "longitude exchanged it falls on land",
+            )
+        )
+
+
+def _star_concentration(
+    values: IndicatorValues, count: int
+) -> tuple[np.ndarray, dict[str, object] | None]:
+    """Find the fewest assets that hold half of the portfolio's STAR-T score."""
+    core = np.zeros(count, dtype=bool)
+    scores = values.score("star_threat_abatement")
+    if scores is None:
+        return core, None
+    score, basis = scores
+    scored = np.flatnonzero(~np.isnan(score))
+    total = float(score[scored].sum()) if len(scored) else 0.0
+    if total <= 0:
+        return core, {
+            "assets_scored": int(len(scored)),
+            "score_total": total,
+            "assets_holding_half": 0,
+            "share_of_assets": None,
+            "basis": basis,
+        }
+    order = scored[np.argsort(-score[scored], kind="stable")]
+    cumulative = np.cumsum(score[order])
+    needed = int(np.searchsorted(cumulative, total / 2.0) + 1)
+    core[order[:needed]] = True
+    return core, {
+        "assets_scored": int(len(scored)),
+        "score_total": total,
+        "assets_holding_half": needed,
+        "share_of_assets": needed / len(scored),
+        "basis": basis,
+    }
+
+
+def _summary(
+    assets: MiningAssets, located: Locations, tiers: list[str]
+) -> dict[str, object]:
+    in_polygon = (located.ecoregion >= 0) & ~located.ecoregion_fallback
+    return {
+        "assets": len(assets),
+        "located_in_ecoregion": int(in_polygon.sum()),
+        "located_by_nearest_ecoregion": int(located.ecoregion_fallback.sum()),
+        "not_located": int((located.ecoregion < 0).sum()),
+        "assets_without_amount": int(np.isnan(assets.amounts).sum()),
+        "exposure_total": float(np.nansum(assets.amounts)),
+        "tier_counts": dict(Counter(tiers)),
+    }
+
+
+def _portfolio(
+    assets: MiningAssets,
+    located: Locations,
+    data: BiodiversityData,
+    tiers: list[str],
+    star_summary: dict[str, object] | None,
+) -> dict[str, object]:
+    amounts = np.nan_to_num(assets.amounts, nan=0.0).tolist()
+    records = data.ecoregions.records
+    by_tier: dict[str, list[float]] = {tier: [0, 0.0] for tier in TIERS}
+    by_biome: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    by_nnh: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    imperiled = [0, 0.0]
+    located_total = [0, 0.0]
+    for i, eco_index in enumerate(located.ecoregion.tolist()):
+        by_tier[tiers[i]][0] += 1
+        by_tier[tiers[i]][1] += amounts[i]
+        if eco_index < 0:
+            continue
+        eco = records[eco_index]
+        for bucket in (by_biome[eco.biome], by_nnh[eco.nnh_category], located_total):
+            bucket[0] += 1
+            bucket[1] += amounts[i]
+        if eco.nnh == NATURE_IMPERILED:
+            imperiled[0] += 1
+            imperiled[1] += amounts[i]
+
+    def rows(groups: dict[str, list[float]], key: str) -> list[dict[str, object]]:
+        return [
+            {key: name, "assets": int(n), "exposure": amount}
+            for name, (n, amount) in groups.items()
+        ]
+
+    nnh_order = {label: code for code, label in NNH_CATEGORIES.items()}
+    return {
+        "by_tier": rows(by_tier, "tier"),
+        "by_biome": sorted(rows(by_biome, "biome"), key=lambda r: -r["assets"]),
+        "by_nnh_category": sorted(
+            rows(by_nnh, "nnh_category"), key=lambda r: nnh_order[r["nnh_category"]]
+        ),
+        "nature_imperiled": {
+            "assets": imperiled[0],
+            "exposure": imperiled[1],
+            "share_of_located_assets": _share(imperiled[0], located_total[0]),
+            "share_of_located_exposure": _share(imperiled[1], located_total[1]),
+        },
+        "star_threat_abatement_concentration": star_summary,
+    }
+
+
+def _share(part: float, whole: float) -> float | None:
+    return part / whole if whole > 0 else None

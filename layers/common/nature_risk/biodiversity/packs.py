@@ -1,0 +1,393 @@
+"""Layer packs: operator-supplied indicator tables under licences we cannot ship.
+
+A pack is a folder with ``manifest.json`` and one CSV table, keyed by country,
+by country and commodity, or by grid cell. ``docs/layer-packs.md`` describes
+the format. Packs load and are validated at start-up; an invalid pack raises
+``LayerPackError`` naming the pack folder and the field, so a bad deployment
+fails at once instead of serving partial indicators.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from nature_risk.biodiversity.geometry import KM_PER_DEGREE_LATITUDE, haversine_km
+from nature_risk.config import ConfigurationError
+
+MANIFEST = "manifest.json"
+KINDS = ("country", "country_commodity", "grid")
+AGGREGATIONS = ("sum", "mean", "max", "min")
+_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_ISO3 = re.compile(r"^[A-Z]{3}$")
+# Most cells one grid pack may hold, so a stray file cannot exhaust memory.
+MAX_GRID_CELLS = 5_000_000
+
+# Indicators the dashboards know and use in tiers. A pack may add others.
+KNOWN_INDICATORS = {
+    "star_threat_abatement": "STAR threat-abatement score (STAR-T)",
+    "star_restoration": "STAR restoration score (STAR-R)",
+    "protected_area_distance_km": "Distance to the nearest protected area",
+    "kba_distance_km": "Distance to the nearest Key Biodiversity Area",
+    "biodiversity_intactness": "Biodiversity Intactness Index",
+}
+
+
+class LayerPackError(ConfigurationError):
+    """A layer pack's manifest or table is invalid."""
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    """One indicator a pack provides: its column, units and radius aggregation."""
+
+    id: str
+    column: str
+    label: str
+    units: str
+    radius_aggregation: str
+
+
+@dataclass(slots=True)
+class LayerPack:
+    """A validated pack: its manifest and its values indexed for lookups."""
+
+    folder: Path
+    name: str
+    version: str
+    licence: str
+    attribution: str
+    kind: str
+    indicators: list[Indicator]
+    cell_size_degrees: float | None = None
+    # country -> values, (country, commodity) -> values, or sorted cell keys.
+    by_key: dict[object, np.ndarray] = field(default_factory=dict)
+    cell_keys: np.ndarray | None = None
+    cell_values: np.ndarray | None = None
+
+    def describe(self) -> dict[str, object]:
+        """Return the manifest facts every result carries for this pack."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "licence": self.licence,
+            "attribution": self.attribution,
+            "kind": self.kind,
+            "indicators": [
+                {"id": i.id, "label": i.label, "units": i.units}
+                for i in self.indicators
+            ],
+        }
+
+    def by_country(self, iso3: str, commodity: str | None = None) -> np.ndarray | None:
+        """Return the indicator values for a country (and commodity), or None."""
+        if self.kind == "country":
+            return self.by_key.get(iso3)
+        if self.kind == "country_commodity" and commodity:
+            return self.by_key.get((iso3, commodity))
+        return None
+
+    def at_points(self, latitudes: np.ndarray, longitudes: np.ndarray) -> np.ndarray:
+        """Return (points x indicators) values of each point's cell; NaN if none."""
+        keys = self._cell_key(latitudes, longitudes)
+        return self._values_for(keys)
+
+    def within_radius(
+        self, latitudes: np.ndarray, longitudes: np.ndarray, radius_km: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Aggregate every cell that comes within ``radius_km`` of each point.
+
+        A cell counts when its nearest point (the point clamped to the cell's
+        latitude and longitude range) is within the radius on a great circle.
+        Returns (points x indicators) aggregates and the number of cells with
+        data per point. Cells without data are skipped, not counted as zero.
+        """
+        assert self.cell_size_degrees is not None
+        size = self.cell_size_degrees
+        count = len(latitudes)
+        rows0, cols0 = self._cell_index(latitudes, longitudes)
+        max_latitude = min(float(np.abs(latitudes).max(initial=0.0)) + size, 89.0)
+        row_span = math.ceil(radius_km / KM_PER_DEGREE_LATITUDE / size) + 1
+        col_span = (
+            math.ceil(
+                radius_km
+                / (KM_PER_DEGREE_LATITUDE * math.cos(math.radians(max_latitude)))
+                / size
+            )
+            + 1
+        )
+        columns = int(round(360 / size))
+        width = len(self.indicators)
+        total = np.zeros((count, width))
+        low = np.full((count, width), np.inf)
+        high = np.full((count, width), -np.inf)
+        cells = np.zeros((count, width), dtype=np.intp)
+        for drow in range(-row_span, row_span + 1):
+            for dcol in range(-col_span, col_span + 1):
+                rows = rows0 + drow
+                cols = (cols0 + dcol) % columns
+                south = rows * size - 90.0
+                west = cols * size - 180.0
+                near_lat = np.clip(latitudes, south, south + size)
+                near_lon = _clamp_longitude(longitudes, west, size)
+                inside = (
+                    haversine_km(latitudes, longitudes, near_lat, near_lon) <= radius_km
+                )
+                inside &= (rows >= 0) & (rows < int(round(180 / size)))
+                values = self._values_for(np.where(inside, rows * columns + cols, -1))
+                present = ~np.isnan(values)
+                total += np.where(present, values, 0.0)
+                low = np.where(present, np.minimum(low, values), low)
+                high = np.where(present, np.maximum(high, values), high)
+                cells += present
+        with np.errstate(invalid="ignore", divide="ignore"):
+            result = np.full((count, width), np.nan)
+            for column, indicator in enumerate(self.indicators):
+                has = cells[:, column] > 0
+                aggregate = {
+                    "sum": total[:, column],
+                    "mean": total[:, column] / np.maximum(cells[:, column], 1),
+                    "max": high[:, column],
+                    "min": low[:, column],
+                }[indicator.radius_aggregation]
+                result[has, column] = aggregate[has]
+        return result, cells.max(axis=1, initial=0)
+
+    def _cell_index(
+        self, latitudes: np.ndarray, longitudes: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        size = self.cell_size_degrees
+        assert size is not None
+        rows = np.floor((np.asarray(latitudes) + 90.0) / size).astype(np.int64)
+        rows = np.minimum(rows, int(round(180 / size)) - 1)
+        cols = np.floor((np.asarray(longitudes) + 180.0) / size).astype(np.int64)
+        cols = np.minimum(cols, int(round(360 / size)) - 1)
+        return rows, cols
+
+    def _cell_key(self, latitudes: np.ndarray, longitudes: np.ndarray) -> np.ndarray:
+        rows, cols = self._cell_index(latitudes, longitudes)
+        return rows * int(round(360 / self.cell_size_degrees)) + cols
+
+    def _values_for(self, keys: np.ndarray) -> np.ndarray:
+        assert self.cell_keys is not None and self.cell_values is not None
+        out = np.full((len(keys), len(self.indicators)), np.nan)
+        if len(self.cell_keys) == 0:
+            return out
+        position = np.searchsorted(self.cell_keys, keys)
+        position = np.minimum(position, len(self.cell_keys) - 1)
+        hit = (self.cell_keys[position] == keys) & (keys >= 0)
+        out[hit] = self.cell_values[position[hit]]
+        return out
+
+
+def _clamp_longitude(
+    longitudes: np.ndarray, west: np.ndarray, size: float
+) -> np.ndarray:
+    """Clamp each longitude into its cell's range, going round the antimeridian."""
+    offset = (np.asarray(longitudes) - west + 180.0) % 360.0 - 180.0
+    return west + np.clip(offset, 0.0, size)
+
+
+def load_packs(folder: Path | None) -> list[LayerPack]:
+    """Load and validate every pack in the sub-folders of ``folder``.
+
+    Raises LayerPackError on the first invalid pack, or when two packs provide
+    the same indicator.
+    """
+    if folder is None:
+        return []
+    packs = [
+        load_pack(path)
+        for path in sorted(folder.iterdir())
+        if path.is_dir() and (path / MANIFEST).is_file()
+    ]
+    seen: dict[str, str] = {}
+    for pack in packs:
+        for indicator in pack.indicators:
+            if indicator.id in seen:
+                raise LayerPackError(
+                    f"layer packs {seen[indicator.id]} and {pack.folder.name} both "
+                    f"provide indicator {indicator.id}"
+                )
+            seen[indicator.id] = pack.folder.name
+    return packs
+
+
+def load_pack(folder: Path) -> LayerPack:
+    """Read and validate one pack folder."""
+    where = f"layer pack {folder.name}"
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise LayerPackError(f"{where}: {MANIFEST} is not readable JSON") from error
+    if not isinstance(manifest, dict):
+        raise LayerPackError(f"{where}: {MANIFEST} must be a JSON object")
+
+    text = {}
+    for key in ("name", "version", "licence", "attribution", "kind"):
+        value = manifest.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise LayerPackError(f"{where}: manifest field {key} is missing or empty")
+        text[key] = value.strip()
+    kind = text["kind"]
+    if kind not in KINDS:
+        raise LayerPackError(f"{where}: manifest field kind must be one of {KINDS}")
+
+    default_units = manifest.get("units")
+    raw_indicators = manifest.get("indicators")
+    if not isinstance(raw_indicators, list) or not raw_indicators:
+        raise LayerPackError(
+            f"{where}: manifest field indicators must be a non-empty list"
+        )
+    indicators = [
+        _indicator(item, position, default_units, where)
+        for position, item in enumerate(raw_indicators)
+    ]
+    if len({i.id for i in indicators}) != len(indicators):
+        raise LayerPackError(f"{where}: an indicator id appears twice")
+
+    cell_size = None
+    if kind == "grid":
+        cell_size = manifest.get("cell_size_degrees")
+        if (
+            not isinstance(cell_size, (int, float))
+            or isinstance(cell_size, bool)
+            or not 0 < cell_size <= 10
+            or abs(180 / cell_size - round(180 / cell_size)) > 1e-9
+        ):
+            raise LayerPackError(
+                f"{where}: manifest field cell_size_degrees must divide 180 and be "
+                "between 0 and 10"
+            )
+        cell_size = float(cell_size)
+
+    table_name = manifest.get("table", "data.csv")
+    if not isinstance(table_name, str) or Path(table_name).name != table_name:
+        raise LayerPackError(f"{where}: manifest field table must be a file name")
+    pack = LayerPack(
+        folder=folder,
+        name=text["name"],
+        version=text["version"],
+        licence=text["licence"],
+        attribution=text["attribution"],
+        kind=kind,
+        indicators=indicators,
+        cell_size_degrees=cell_size,
+    )
+    _read_table(pack, folder / table_name, where)
+    return pack
+
+
+def _indicator(
+    item: object, position: int, default_units: object, where: str
+) -> Indicator:
+    label = f"{where}: indicators[{position}]"
+    if not isinstance(item, dict):
+        raise LayerPackError(f"{label} must be an object")
+    indicator_id = item.get("id")
+    if not isinstance(indicator_id, str) or not _ID.match(indicator_id):
+        raise LayerPackError(f"{label}.id must be lower-case letters, digits and _")
+    units = item.get("units", default_units)
+    if not isinstance(units, str) or not units.strip():
+        raise LayerPackError(
+            f"{label}.units is missing (set it here or at the top level)"
+        )
+    column = item.get("column", indicator_id)
+    if not isinstance(column, str) or not column:
+        raise LayerPackError(f"{label}.column must be a column name")
+    aggregation = item.get("radius_aggregation", "mean")
+    if aggregation not in AGGREGATIONS:
+        raise LayerPackError(
+            f"{label}.radius_aggregation must be one of {AGGREGATIONS}"
+        )
+    name = item.get("label", KNOWN_INDICATORS.get(indicator_id, indicator_id))
+    if not isinstance(name, str):
+        raise LayerPackError(f"{label}.label must be text")
+    return Indicator(indicator_id, column, name, units.strip(), aggregation)
+
+
+def _read_table(pack: LayerPack, path: Path, where: str) -> None:
+    key_columns = {
+        "country": ("country",),
+        "country_commodity": ("country", "commodity"),
+        "grid": ("lat", "lon"),
+    }[pack.kind]
+    try:
+        handle = path.open(encoding="utf-8-sig", newline="")
+    except OSError as error:
+        raise LayerPackError(f"{where}: table {path.name} cannot be opened") from error
+    with handle:
+        reader = csv.DictReader(handle)
+        header = reader.fieldnames or []
+        wanted = [*key_columns, *(i.column for i in pack.indicators)]
+        missing = [name for name in wanted if name not in header]
+        if missing:
+            raise LayerPackError(f"{where}: table lacks columns {', '.join(missing)}")
+        keys: list[object] = []
+        rows: list[list[float]] = []
+        for line, row in enumerate(reader, start=2):
+            keys.append(_row_key(pack, row, line, where))
+            rows.append(
+                [_number(row[i.column], line, i.column, where) for i in pack.indicators]
+            )
+            if len(rows) > MAX_GRID_CELLS:
+                raise LayerPackError(
+                    f"{where}: table has more than {MAX_GRID_CELLS} rows"
+                )
+    if len(set(keys)) != len(keys):
+        raise LayerPackError(f"{where}: table has the same key on two rows")
+    values = np.array(rows, dtype=float).reshape(len(rows), len(pack.indicators))
+    if pack.kind == "grid":
+        cell_keys = np.array(keys, dtype=np.int64)
+        order = np.argsort(cell_keys)
+        pack.cell_keys = cell_keys[order]
+        pack.cell_values = values[order]
+    else:
+        pack.by_key = {key: values[i] for i, key in enumerate(keys)}
+
+
+def _row_key(pack: LayerPack, row: dict[str, str], line: int, where: str) -> object:
+    if pack.kind == "grid":
+        size = pack.cell_size_degrees
+        assert size is not None
+        lat = _number(row["lat"], line, "lat", where)
+        lon = _number(row["lon"], line, "lon", where)
+        grid_row = (lat + 90.0) / size - 0.5
+        grid_col = (lon + 180.0) / size - 0.5
+        if (
+            not (-90 < lat < 90 and -180 < lon < 180)
+            or abs(grid_row - round(grid_row)) > 1e-6
+            or abs(grid_col - round(grid_col)) > 1e-6
+        ):
+            raise LayerPackError(f"{where}: table row {line} is not a cell centre")
+        return int(round(grid_row)) * int(round(360 / size)) + int(round(grid_col))
+    country = row["country"].strip().upper()
+    if not _ISO3.match(country):
+        raise LayerPackError(f"{where}: table row {line} country is not ISO alpha-3")
+    if pack.kind == "country":
+        return country
+    commodity = row["commodity"].strip().lower()
+    if not commodity:
+        raise LayerPackError(f"{where}: table row {line} commodity is empty")
+    return (country, commodity)
+
+
+def _number(cell: str | None, line: int, column: str, where: str) -> float:
+    text = (cell or "").strip()
+    if not text:
+        return math.nan  # an empty cell means no data, never zero
+    try:
+        value = float(text)
+    except ValueError:
+        raise LayerPackError(
+            f"{where}: table row {line} column {column} is not a number"
+        ) from None
+    if not math.isfinite(value):
+        raise LayerPackError(f"{where}: table row {line} column {column} is not finite")
+    return value
