@@ -30,6 +30,7 @@ from types import TracebackType
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -169,7 +170,9 @@ def sanitize_record(record: logging.LogRecord) -> logging.LogRecord:
     record.stack_info = None
 
     if record.name == "py.warnings":
-        formatted = str(record.args[0]) if record.args else ""
+        # logging.captureWarnings logs the formatted warning as the message, or
+        # as the only argument of "%s" in older Pythons.
+        formatted = str(record.args[0] if record.args else record.msg)
         category = _WARNING_CATEGORY.search(formatted)
         record.error_class = category.group(1) if category else "Warning"
         record.msg = WARNING_MESSAGE
@@ -193,6 +196,38 @@ def install_record_factory() -> None:
 
     make_record.sanitizes_records = True  # type: ignore[attr-defined]
     logging.setLogRecordFactory(make_record)
+
+
+_STANDARD_RECORD_ATTRIBUTES = frozenset(
+    logging.LogRecord("", 0, "", 0, "", None, None).__dict__
+) | {"message", "asctime", "sanitized"}
+
+
+class AllowlistFilter(logging.Filter):
+    """Sanitize a record and delete its extra attributes that are not allowlisted.
+
+    Installed on product loggers, where it runs before any handler and before
+    propagation, and on the root logger's handlers, such as the Lambda runtime's.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:  # noqa: A003
+        sanitize_record(record)
+        for key in list(record.__dict__):
+            if key in _STANDARD_RECORD_ATTRIBUTES:
+                continue
+            if not _is_allowed_value(key, record.__dict__[key]):
+                del record.__dict__[key]
+        return True
+
+
+RECORD_FILTER = AllowlistFilter()
+
+
+def guard_root_handlers() -> None:
+    """Add ``RECORD_FILTER`` to every handler of the root logger; idempotent."""
+    for handler in logging.getLogger().handlers:
+        if RECORD_FILTER not in handler.filters:
+            handler.addFilter(RECORD_FILTER)
 
 
 class AllowlistFormatter(LambdaPowertoolsFormatter):
@@ -256,6 +291,8 @@ def configure_warnings(handler: logging.Handler) -> None:
     """Send Python warnings through ``handler`` as class-only records."""
     logging.captureWarnings(True)
     warnings_logger = logging.getLogger("py.warnings")
+    if RECORD_FILTER not in warnings_logger.filters:
+        warnings_logger.addFilter(RECORD_FILTER)
     if handler not in warnings_logger.handlers:
         warnings_logger.addHandler(handler)
     warnings_logger.propagate = False
@@ -284,6 +321,9 @@ def get_logger(service: str | None = None) -> Logger:
         )
         logger.clear_state()
     logger._logger.propagate = False
+    if RECORD_FILTER not in logger._logger.filters:
+        logger._logger.addFilter(RECORD_FILTER)
+    guard_root_handlers()
     configure_warnings(logger.registered_handler)
     return logger
 
@@ -360,6 +400,13 @@ def validation_log_fields(errors: Iterable[Mapping[str, Any]]) -> dict[str, obje
     return {"problems": sum(1 for _ in errors), "error_code": "invalid_request"}
 
 
+def _module_resolver(handler: Callable[..., Any]) -> Any:
+    for value in getattr(handler, "__globals__", {}).values():
+        if isinstance(value, ApiGatewayResolver):
+            return value
+    return None
+
+
 def _registered_route_keys(resolver: Any) -> frozenset[str]:
     routes = [*resolver._static_routes, *resolver._dynamic_routes]
     return frozenset(route_key_of(route.method, route.path) for route in routes)
@@ -378,14 +425,14 @@ def is_api_event(event: object) -> bool:
     return "requestContext" in event and ("routeKey" in event or "httpMethod" in event)
 
 
-def event_route(event: Mapping[str, Any], known: frozenset[str] | None) -> str:
+def event_route(event: Mapping[str, Any], known: frozenset[str]) -> str:
     """Return the event's route template, or ``unmatched``; never its raw path."""
     route = event.get("routeKey")
     if route is None and "httpMethod" in event:
         route = f"{event.get('httpMethod')} {event.get('resource')}"
     if not isinstance(route, str) or not _ROUTE_KEY.match(route):
         return UNMATCHED_ROUTE
-    if known is not None and route not in known:
+    if route not in known:
         return UNMATCHED_ROUTE
     return route
 
@@ -468,17 +515,20 @@ def lambda_entry(
     with the request id. Other events (the backup schedule) raise
     ``InvocationFailed`` without the original cause, so the runtime's error
     output contains no message while the trigger still sees a failure and retries.
-    With ``resolver``, only the route keys it registers are logged.
+    Only the route keys that ``resolver`` registers are logged, because a local
+    runtime may fill ``routeKey`` from the raw path. ``resolver`` defaults to
+    the Powertools resolver in the handler's module; without one, API events
+    are logged as route ``unmatched``.
     """
 
     def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
         known_routes: list[frozenset[str]] = []
 
-        def known() -> frozenset[str] | None:
-            if resolver is None:
-                return None
+        def known() -> frozenset[str]:
             if not known_routes:
-                known_routes.append(_registered_route_keys(resolver))
+                found = resolver or _module_resolver(handler)
+                keys = _registered_route_keys(found) if found else frozenset()
+                known_routes.append(keys)
             return known_routes[0]
 
         @functools.wraps(handler)
