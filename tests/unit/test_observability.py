@@ -18,7 +18,6 @@ import pg8000.exceptions
 import pydantic
 import pytest
 from aws_lambda_powertools.metrics import MetricUnit
-
 from nature_risk import observability
 from nature_risk.api import create_resolver
 from nature_risk.observability import (
@@ -29,6 +28,7 @@ from nature_risk.observability import (
     get_logger,
     lambda_entry,
 )
+
 from tests.canary.capture import capture_output
 from tests.canary.markers import Markers, find_leaks, leak_report
 
