@@ -12,8 +12,6 @@ from pathlib import Path
 import boto3
 import pg8000.native
 import pytest
-
-from infra.local.postgres import PostgresServer
 from nature_risk.config import DatabaseSettings, PortfolioLimits
 from nature_risk.errors import (
     Conflict,
@@ -31,6 +29,8 @@ from nature_risk.storage.db import (
     DatabaseFailure,
     SecretCredentials,
 )
+
+from infra.local.postgres import PostgresServer
 from tests.integration.conftest import AWS_REGION
 
 LIMITS = PortfolioLimits()
@@ -195,7 +195,7 @@ def test_create_and_get_round_trip(clean_database: PostgresServer) -> None:
 @pytest.mark.parametrize(
     "name",
     [
-        "O'Brien \"Fund\"",
+        'O\'Brien "Fund"',
         "x'); DROP TABLE portfolios; --",
         "Robert'); DELETE FROM holdings WHERE ('1'='1",
         "🌍🌱 Nature 👩🏽‍🌾",
@@ -308,7 +308,9 @@ def test_other_owner_gets_not_found(clean_database: PostgresServer) -> None:
         created = repository.create_portfolio(connection, "alice", draft(), LIMITS)
     calls = [
         lambda c: repository.get_portfolio(c, "bob", created.id),
-        lambda c: repository.replace_portfolio(c, "bob", created.id, 1, draft(), LIMITS),
+        lambda c: repository.replace_portfolio(
+            c, "bob", created.id, 1, draft(), LIMITS
+        ),
         lambda c: repository.delete_portfolio(c, "bob", created.id),
         lambda c: repository.get_portfolio(c, "alice", uuid.uuid4()),
     ]
@@ -656,8 +658,7 @@ def test_secret_rotation_picked_up(
         client.put_secret_value(
             SecretId=database_secret,
             SecretString=(
-                f'{{"username": "{clean_database.user}", '
-                f'"password": "{new_password}"}}'
+                f'{{"username": "{clean_database.user}", "password": "{new_password}"}}'
             ),
         )
         with database.transaction() as connection:

@@ -41,6 +41,7 @@ class PortfolioDraft:
     module: str
     currency: str
     holdings: list[dict[str, Any]]
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -55,6 +56,7 @@ class Portfolio:
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
     holdings: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -65,6 +67,7 @@ class Portfolio:
             "module": self.module,
             "currency": self.currency,
             "holdings_count": self.holdings_count,
+            "options": self.options,
             "version": self.version,
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
@@ -145,6 +148,16 @@ def _holdings_json(holdings: list[dict[str, Any]]) -> str:
     return text
 
 
+def _options_json(options: dict[str, Any]) -> str:
+    text = json.dumps(options, ensure_ascii=False, allow_nan=False)
+    if "\\u0000" in text:
+        raise InputError(
+            "The options contain a NUL character.",
+            [Problem(field="options", reason="contains a NUL character")],
+        )
+    return text
+
+
 def _portfolio_from_row(row: list[Any]) -> Portfolio:
     return Portfolio(
         id=row[0],
@@ -155,6 +168,7 @@ def _portfolio_from_row(row: list[Any]) -> Portfolio:
         version=row[5],
         created_at=row[6],
         updated_at=row[7],
+        options=row[8],
     )
 
 
@@ -220,17 +234,18 @@ def create_portfolio(
     rows = connection.run(
         "INSERT INTO portfolios "
         "(id, owner_sub, name, module, currency, holdings_count, version, "
-        "created_at, updated_at) "
+        "created_at, updated_at, options) "
         "VALUES (:id, :owner, :name, :module, :currency, :count, 1, "
-        "now(), now()) "
+        "now(), now(), CAST(:options AS jsonb)) "
         "RETURNING id, name, module, currency, holdings_count, version, "
-        "created_at, updated_at ",
+        "created_at, updated_at, options ",
         id=portfolio_id,
         owner=owner,
         name=draft.name,
         module=draft.module,
         currency=draft.currency,
         count=len(draft.holdings),
+        options=_options_json(draft.options),
     )
     if draft.holdings:
         _insert_holdings(connection, portfolio_id, holdings_json)
@@ -269,7 +284,7 @@ def list_portfolios(
         after_created, after_id = _decode_cursor(cursor)
         rows = connection.run(
             "SELECT id, name, module, currency, holdings_count, version, "
-            "created_at, updated_at "
+            "created_at, updated_at, options "
             "FROM portfolios WHERE owner_sub = :owner "
             "AND (created_at, id) > (:after_created, :after_id) "
             "ORDER BY created_at, id LIMIT :limit",
@@ -281,7 +296,7 @@ def list_portfolios(
     else:
         rows = connection.run(
             "SELECT id, name, module, currency, holdings_count, version, "
-            "created_at, updated_at "
+            "created_at, updated_at, options "
             "FROM portfolios WHERE owner_sub = :owner "
             "ORDER BY created_at, id LIMIT :limit",
             owner=owner,
@@ -302,7 +317,7 @@ def get_portfolio(
     """Read one of the owner's portfolios; raise ``NotFound`` for any other id."""
     rows = connection.run(
         "SELECT id, name, module, currency, holdings_count, version, "
-        "created_at, updated_at "
+        "created_at, updated_at, options "
         "FROM portfolios "
         "WHERE id = :id AND owner_sub = :owner",
         id=portfolio_id,
@@ -353,14 +368,16 @@ def replace_portfolio(
     rows = connection.run(
         "UPDATE portfolios SET name = :name, module = :module, "
         "currency = :currency, holdings_count = :count, "
+        "options = CAST(:options AS jsonb), "
         "version = version + 1, updated_at = now() "
         "WHERE id = :id AND owner_sub = :owner AND version = :version "
         "RETURNING id, name, module, currency, holdings_count, version, "
-        "created_at, updated_at ",
+        "created_at, updated_at, options ",
         name=draft.name,
         module=draft.module,
         currency=draft.currency,
         count=len(draft.holdings),
+        options=_options_json(draft.options),
         id=portfolio_id,
         owner=owner,
         version=expected_version,
@@ -417,7 +434,7 @@ def export_portfolios(
     """Read every portfolio of the owner with its holdings, oldest first."""
     rows = connection.run(
         "SELECT id, name, module, currency, holdings_count, version, "
-        "created_at, updated_at "
+        "created_at, updated_at, options "
         "FROM portfolios WHERE owner_sub = :owner "
         "ORDER BY created_at, id",
         owner=owner,

@@ -1,0 +1,130 @@
+"""The modules a saved portfolio can belong to, and how each parses and scores.
+
+A module turns a request body into holdings that can be stored as JSON
+objects (one per holding) and turns stored holdings back into its dashboard,
+with the same parser and dashboard code the public dashboard routes use.
+``MODULES`` is the one place where a module's functions are looked up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nature_risk.config import InputLimits
+from nature_risk.errors import InputError, Problem
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedHoldings:
+    """Holdings as JSON objects in input order, with what the body said besides."""
+
+    records: list[dict[str, Any]]
+    currency: str | None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioModule:
+    """How one module parses a body and builds a dashboard from stored holdings."""
+
+    name: str
+    parse: Callable[[bytes, str, InputLimits], ParsedHoldings]
+    dashboard: Callable[
+        [list[dict[str, Any]], str | None, Mapping[str, Any]], dict[str, object]
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredHoldings:
+    """Stored natural-capital holdings in the shape ``build_dashboard`` reads."""
+
+    rows: np.ndarray
+    names: list[str]
+    codes: list[str]
+    amounts: np.ndarray | None
+    currency: str | None
+
+
+def parse_natural_capital(
+    body: bytes, content_type: str, limits: InputLimits
+) -> ParsedHoldings:
+    """Parse with the dashboard's parser; keep row, name, code and amount."""
+    from nature_risk.portfolio_input import parse_holdings
+
+    table = parse_holdings(body, content_type, limits)
+    amounts = None if table.amounts is None else table.amounts.tolist()
+    records = [
+        {
+            "row": int(row),
+            "name": name,
+            "code": code,
+            "amount": None if amounts is None else float(amounts[index]),
+        }
+        for index, (row, name, code) in enumerate(
+            zip(table.rows.tolist(), table.names, table.codes, strict=True)
+        )
+    ]
+    return ParsedHoldings(records, table.currency, dict(table.options))
+
+
+def natural_capital_holdings(
+    records: list[dict[str, Any]], currency: str | None
+) -> StoredHoldings:
+    """Rebuild the dashboard's input columns from stored holdings."""
+    has_amounts = bool(records) and records[0].get("amount") is not None
+    return StoredHoldings(
+        rows=np.fromiter((record["row"] for record in records), int, len(records)),
+        names=[record.get("name") or "" for record in records],
+        codes=[record["code"] for record in records],
+        amounts=(
+            np.fromiter((record["amount"] for record in records), float, len(records))
+            if has_amounts
+            else None
+        ),
+        currency=currency,
+    )
+
+
+def natural_capital_dashboard(
+    records: list[dict[str, Any]], currency: str | None, options: Mapping[str, Any]
+) -> dict[str, object]:
+    """Build the natural capital dashboard of stored holdings."""
+    from nature_risk.knowledge_base import get_knowledge_base
+    from nature_risk.natural_capital import DashboardOptions, build_dashboard
+
+    dashboard_options = DashboardOptions(
+        exclude_water_supply=bool(options.get("exclude_water_supply", False))
+    )
+    return build_dashboard(
+        natural_capital_holdings(records, currency),
+        get_knowledge_base(),
+        dashboard_options,
+    )
+
+
+# NOTE: the schema accepts agriculture and mining portfolios, but get_module
+# rejects them until their parser and dashboard are registered here.
+MODULES: dict[str, PortfolioModule] = {
+    "natural_capital": PortfolioModule(
+        "natural_capital", parse_natural_capital, natural_capital_dashboard
+    ),
+}
+
+
+def get_module(name: object) -> PortfolioModule:
+    """Look up a module by name; raise ``InputError`` naming the field otherwise."""
+    module = MODULES.get(name) if isinstance(name, str) else None
+    if module is None:
+        raise InputError(
+            "The portfolio's module is not supported.",
+            [
+                Problem(
+                    field="module", reason="not one of " + ", ".join(sorted(MODULES))
+                )
+            ],
+        )
+    return module
