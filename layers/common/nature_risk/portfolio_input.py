@@ -1,0 +1,334 @@
+"""Read a natural-capital portfolio (holdings) from a CSV, upload or JSON body.
+
+CSV and multipart uploads have one row per holding with a code column and
+optional name and amount columns (common header names are recognised, see
+``CODE_ALIASES``, ``NAME_ALIASES`` and ``AMOUNT_ALIASES``). A ``currency``
+column, or the form field ``currency``, gives the amounts' currency.
+
+The JSON form is::
+
+    {
+      "currency": "EUR",
+      "holdings": [
+        {"name": "Example Farms", "code": "0111", "amount": 2500000},
+        {"name": "Example Mills", "code": "C_10_106", "amount": "1.234,56 €"}
+      ],
+      "options": {"exclude_water_supply": true}
+    }
+
+``currency`` and ``options`` are optional. ``options`` is an object of flags
+and numbers passed on to the dashboard unchanged. In a multipart upload,
+the ``options`` form field carries the same object as JSON text. Other
+top-level fields are ignored.
+
+Either every holding has an amount or none does. Without amounts every
+holding gets the same weight. Every bad row is reported in one ``InputError``
+(row, field, reason), and without an error every non-blank row is a holding.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from nature_risk.amounts import parse_amounts, parse_currency
+from nature_risk.config import InputLimits
+from nature_risk.errors import InputError, Problem
+from nature_risk.tabular import Table, find_column, read_table
+
+CODE_ALIASES = (
+    "code",
+    "activity_code",
+    "isic_code",
+    "isic",
+    "isic_class",
+    "isic_rev_4",
+    "isic_unique_code",
+    "encore_code",
+    "nace_code",
+    "nace",
+    "nace_rev_2",
+    "gics_code",
+    "gics",
+    "sector_code",
+    "industry_code",
+    "exiobase_sector",
+    "activity",
+    "sector",
+)
+NAME_ALIASES = (
+    "name",
+    "holding",
+    "holding_name",
+    "company",
+    "company_name",
+    "issuer",
+    "issuer_name",
+    "counterparty",
+    "borrower",
+    "entity",
+    "investee",
+)
+AMOUNT_ALIASES = (
+    "amount",
+    "exposure",
+    "exposure_amount",
+    "value",
+    "market_value",
+    "outstanding",
+    "outstanding_amount",
+    "notional",
+    "nominal",
+    "balance",
+    "investment",
+    "loan_amount",
+    "holding_value",
+    "betrag",
+    "montant",
+    "importe",
+    "importo",
+)
+CURRENCY_ALIASES = ("currency", "currency_code", "ccy")
+
+MAX_OPTIONS = 32
+# ``="0111"`` is how users keep Excel from dropping a code's leading zeros.
+_EXCEL_TEXT_FORMULA = r'^="(.*)"$'
+_CURRENCY_SUFFIX = re.compile(r"_([a-z]{3})$")
+_LIST_INDEX = re.compile(r"\[(\d+)\]")
+
+TEMPLATE_ROWS = (
+    ("name", "code", "amount"),
+    ("Example Farms Ltd", "0111", "2500000"),
+    ("Example Dairy Cooperative", "A_1_10_105", "1200000.50"),
+    ("Example Power Generation plc", "D3510", "4000000"),
+)
+
+
+@dataclass(slots=True)
+class HoldingsTable:
+    """The holdings of one portfolio, in input order.
+
+    ``rows`` are spreadsheet row numbers for CSV input (the header is row 1)
+    and list indexes (from 0) for JSON input. ``amounts`` is None when no
+    holding has an amount.
+    """
+
+    rows: np.ndarray
+    names: list[str]
+    codes: list[str]
+    amounts: np.ndarray | None
+    currency: str | None = None
+    options: dict[str, object] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+
+def parse_holdings(
+    body: bytes, content_type: str, limits: InputLimits
+) -> HoldingsTable:
+    """Parse a portfolio request body into holdings.
+
+    Raises ``InputError`` listing every bad row (up to ``limits.max_row_errors``),
+    ``PayloadTooLarge`` and ``UnsupportedMediaType``.
+    """
+    table = read_table(
+        body, content_type, limits, records_field="holdings", numeric=[AMOUNT_ALIASES]
+    )
+    if len(table.frame) == 0:
+        raise InputError(
+            "The portfolio has no holdings.",
+            [Problem(reason="no holdings", field=_list_field(table))],
+        )
+    code_column = find_column(table, CODE_ALIASES)
+    if code_column is None:
+        raise InputError(
+            "The portfolio has no code column: name it 'code'.",
+            [_missing_column(table, "code")],
+        )
+    problems: list[Problem] = []
+
+    codes = _clean_codes(table.frame[code_column])
+    missing = codes == ""
+    problems += [
+        table.problem(row, "code", "missing code") for row in table.rows[missing]
+    ]
+    name_column = find_column(table, NAME_ALIASES)
+    if name_column is None:
+        names = [""] * len(codes)
+    else:
+        # Names are shown back to the user as written, so they are not cleaned.
+        names = table.frame[name_column].tolist()
+
+    amount_column = find_column(table, AMOUNT_ALIASES)
+    amounts, amount_problems = _read_amounts(table, amount_column)
+    problems += amount_problems
+    currency, currency_problems = _read_currency(table, amount_column)
+    problems += currency_problems
+    options, option_problems = _read_options(table.form_fields.get("options"))
+    problems += option_problems
+
+    if problems:
+        problems.sort(key=_problem_order)
+        cap = limits.max_row_errors
+        raise InputError(
+            f"The portfolio has {len(problems)} problems.",
+            problems[:cap],
+            truncated=len(problems) > cap,
+        )
+    return HoldingsTable(
+        rows=table.rows,
+        names=names,
+        codes=codes.tolist(),
+        amounts=amounts,
+        currency=currency,
+        options=options,
+    )
+
+
+def natural_capital_template_csv() -> bytes:
+    """Return the CSV template for natural-capital uploads (UTF-8 with a BOM).
+
+    The byte order mark makes Excel open the file as UTF-8.
+    """
+    lines = [",".join(row) for row in TEMPLATE_ROWS]
+    return ("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+def _problem_order(problem: Problem) -> tuple[int, int, str]:
+    """Order problems by row, or by list index for JSON fields."""
+    index = _LIST_INDEX.search(problem.field or "")
+    position = int(index.group(1)) if index else -1
+    return (problem.row or 0, position, problem.field or "")
+
+
+def _list_field(table: Table) -> str | None:
+    return table.records_field if table.source == "json" else None
+
+
+def _missing_column(table: Table, name: str) -> Problem:
+    if table.source == "json":
+        return Problem(reason="missing", field=f"{table.records_field}[].{name}")
+    return Problem(reason="missing column", row=1, field=name)
+
+
+def _clean_codes(values: pd.Series) -> np.ndarray:
+    """Strip codes and unwrap ``="0111"``; work on distinct codes, which are few."""
+    positions, distinct = pd.factorize(values.to_numpy(dtype=object))
+    cleaned = [re.sub(_EXCEL_TEXT_FORMULA, r"\1", code.strip()) for code in distinct]
+    return np.asarray(cleaned + [""], dtype=object)[positions]
+
+
+def _read_amounts(
+    table: Table, column: str | None
+) -> tuple[np.ndarray | None, list[Problem]]:
+    """Parse the amount column; None when no holding has an amount."""
+    if column is None:
+        return None, []
+    values = table.frame[column]
+    amounts, problems = parse_amounts(
+        values, table.rows, "amount", decimal=table.decimal
+    )
+    problems = table.relocate(problems)
+    if values.dtype.kind == "f":
+        blank = np.isnan(values.to_numpy(dtype=np.float64))
+    else:
+        blank = values.str.strip().to_numpy() == ""
+
+    if blank.all():
+        return None, problems
+    if blank.any():
+        # A mix of holdings with and without amounts cannot be weighted.
+        problems += [
+            table.problem(
+                row, "amount", "missing amount: give every holding an amount, or none"
+            )
+            for row in table.rows[blank]
+        ]
+    elif not problems and float(amounts.sum()) <= 0.0:
+        problems.append(Problem(reason="the amounts add up to zero", field="amount"))
+    return amounts, problems
+
+
+def _read_currency(
+    table: Table, amount_column: str | None
+) -> tuple[str | None, list[Problem]]:
+    """Return the amounts' currency from the form, a column or the amount header."""
+    problems: list[Problem] = []
+    declared = table.form_fields.get("currency")
+    currency = None
+    if declared is not None and declared != "":
+        currency = parse_currency(declared)
+        if currency is None:
+            problems.append(
+                Problem(
+                    reason="invalid currency: expected an ISO 4217 code",
+                    field="currency",
+                )
+            )
+
+    column = find_column(table, CURRENCY_ALIASES)
+    if column is not None:
+        values = table.frame[column].astype(str).str.strip().str.upper()
+        distinct = [value for value in pd.unique(values) if value]
+        if len(distinct) > 1 or (currency and distinct and distinct[0] != currency):
+            problems.append(
+                Problem(
+                    reason="every holding must have the same currency", field="currency"
+                )
+            )
+        elif distinct:
+            currency = parse_currency(distinct[0])
+            if currency is None:
+                problems.append(
+                    Problem(
+                        reason="invalid currency: expected an ISO 4217 code",
+                        field="currency",
+                    )
+                )
+    if currency is None and not problems and amount_column is not None:
+        # A header such as "Amount (EUR)" names the currency.
+        suffix = _CURRENCY_SUFFIX.search(amount_column)
+        if suffix:
+            currency = parse_currency(suffix.group(1))
+    return currency, problems
+
+
+def _read_options(raw: object) -> tuple[dict[str, object], list[Problem]]:
+    """Validate dashboard options: an object of flags, numbers and strings."""
+    if raw is None or raw == "":
+        return {}, []
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except (ValueError, RecursionError):
+            return {}, [
+                Problem(reason="options must be a JSON object", field="options")
+            ]
+    if not isinstance(raw, dict):
+        return {}, [Problem(reason="options must be an object", field="options")]
+    if len(raw) > MAX_OPTIONS:
+        return {}, [
+            Problem(
+                reason=f"options has more than {MAX_OPTIONS} fields", field="options"
+            )
+        ]
+    if not all(_is_option_value(value) for value in raw.values()):
+        # The keys are user input, so the problem names only the object.
+        return {}, [
+            Problem(
+                reason="option values must be true, false, numbers or strings",
+                field="options",
+            )
+        ]
+    return dict(raw), []
+
+
+def _is_option_value(value: object) -> bool:
+    if isinstance(value, float):
+        return bool(np.isfinite(value))
+    return isinstance(value, bool | int | str)
