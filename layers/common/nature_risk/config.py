@@ -88,10 +88,14 @@ class InputLimits:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> InputLimits:
         return cls(
-            max_body_bytes=env_int("MAX_BODY_BYTES", cls.max_body_bytes, env=env),
-            max_rows=env_int("MAX_ROWS", cls.max_rows, env=env),
-            max_row_errors=env_int("MAX_ROW_ERRORS", cls.max_row_errors, env=env),
-            max_columns=env_int("MAX_COLUMNS", cls.max_columns, env=env),
+            max_body_bytes=env_int(
+                "MAX_BODY_BYTES", _default(cls, "max_body_bytes"), env=env
+            ),
+            max_rows=env_int("MAX_ROWS", _default(cls, "max_rows"), env=env),
+            max_row_errors=env_int(
+                "MAX_ROW_ERRORS", _default(cls, "max_row_errors"), env=env
+            ),
+            max_columns=env_int("MAX_COLUMNS", _default(cls, "max_columns"), env=env),
         )
 
 
