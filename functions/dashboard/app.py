@@ -11,25 +11,36 @@ from __future__ import annotations
 import functools
 from typing import Any, Literal
 
+import dashboard_reference
+import dashboard_templates
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from dashboard_openapi import openapi_document, openapi_json, swagger_html
+from dashboard_openapi import openapi_document, openapi_json, responses, swagger_html
 from nature_risk.api import create_resolver
+from nature_risk.observability import get_logger, lambda_entry
 from pydantic import BaseModel
 
-app = create_resolver()
+logger = get_logger("dashboard")
+app = create_resolver(logger)
+app.include_router(dashboard_reference.router)
+app.include_router(dashboard_templates.router)
 
 # Served outside the OpenAPI document, which would otherwise describe itself.
 DOCUMENTATION_ROUTE_KEYS = ("GET /openapi.json", "GET /swagger")
 
 
 class HealthStatus(BaseModel):
-    """The function's liveness answer."""
+    """The function's liveness status."""
 
     status: Literal["ok"]
 
 
-@app.get("/health", summary="Check that the function answers", tags=["Service"])
+@app.get(
+    "/health",
+    summary="Check that the function is running",
+    tags=["Service"],
+    responses=responses(HealthStatus),
+)
 def get_health() -> HealthStatus:
     return HealthStatus(status="ok")
 
@@ -67,5 +78,6 @@ def route_keys() -> list[str]:
     return sorted(keys) + list(DOCUMENTATION_ROUTE_KEYS)
 
 
+@lambda_entry(logger, resolver=app)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

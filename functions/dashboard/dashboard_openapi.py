@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,53 @@ DESCRIPTION = (
     " dependencies on ecosystem services, pressures on nature, and reference data."
 )
 _COMPONENT_REF = "#/components/schemas/{model}"
+
+
+class ErrorProblem(BaseModel):
+    """One thing wrong with the request: where it is and why, never the value."""
+
+    reason: str
+    row: int | None = None
+    field: str | None = None
+
+
+class ErrorDetail(BaseModel):
+    """What failed, as a stable code and a sentence."""
+
+    code: str
+    message: str
+    problems: list[ErrorProblem] | None = None
+    problems_truncated: bool | None = None
+    request_id: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    """The body of every 4xx and 5xx response the function returns."""
+
+    error: ErrorDetail
+
+
+def responses(
+    success: type[BaseModel] | None,
+    *errors: int,
+    success_content: dict[str, Any] | None = None,
+) -> dict[int, dict[str, Any]]:
+    """Document a route's 200 body and its error statuses for Powertools.
+
+    Every route can answer 422 (invalid parameters) and 500, so both are
+    always listed. ``success_content`` replaces the JSON model for other
+    media types.
+    """
+    content = success_content or {"application/json": {"model": success}}
+    documented: dict[int, dict[str, Any]] = {
+        200: {"description": "Successful response", "content": content}
+    }
+    for status in sorted({*errors, 422, 500}):
+        documented[status] = {
+            "description": HTTPStatus(status).phrase,
+            "content": {"application/json": {"model": ErrorResponse}},
+        }
+    return documented
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +131,37 @@ def openapi_document(app: APIGatewayHttpResolver) -> dict[str, Any]:
         operation = document.get("paths", {}).get(path, {}).get(method)
         if operation is not None:
             operation["requestBody"] = _request_body(body, components)
-    document["components"]["schemas"] = dict(sorted(components.items()))
+    document["components"]["schemas"] = _referenced_schemas(document, components)
     return document
+
+
+def _references(node: object) -> set[str]:
+    if isinstance(node, dict):
+        found = set()
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            found.add(ref.rsplit("/", 1)[1])
+        for value in node.values():
+            found |= _references(value)
+        return found
+    if isinstance(node, list):
+        return set().union(*(_references(value) for value in node))
+    return set()
+
+
+def _referenced_schemas(
+    document: dict[str, Any], components: dict[str, Any]
+) -> dict[str, Any]:
+    # Powertools always adds its own validation error schemas. Routes here
+    # document ErrorResponse instead, so unreferenced schemas are dropped.
+    wanted = _references(document.get("paths", {}))
+    pending = list(wanted)
+    while pending:
+        name = pending.pop()
+        for found in _references(components.get(name, {})) - wanted:
+            wanted.add(found)
+            pending.append(found)
+    return {name: components[name] for name in sorted(wanted) if name in components}
 
 
 def openapi_json(app: APIGatewayHttpResolver) -> str:

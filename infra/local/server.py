@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from infra.local.events import LambdaContext, build_http_api_event, join_headers
 
@@ -123,7 +123,12 @@ class RouteTable:
                 continue
             found = route.pattern.fullmatch(path)
             if found:
-                return route, found.groupdict()
+                # Segments are matched encoded, so %2F stays inside one segment,
+                # and handed over decoded, as API Gateway does.
+                parameters = {
+                    name: unquote(value) for name, value in found.groupdict().items()
+                }
+                return route, parameters
         for route in self._routes:
             if route.path == "$default":
                 return route, {}

@@ -337,3 +337,10 @@ def test_example_curl_posts_csv() -> None:
     assert "http://127.0.0.1:3000/dashboards/natural-capital" in command
     assert "Content-Type: text/csv" in command
     assert "--data-binary @examples/portfolio.csv" in command
+
+
+def test_path_parameter_is_decoded(echo_server: LocalApiServer) -> None:
+    event = _echoed(echo_server, "GET", "/items/a%20b%2Fc")["event"]
+
+    assert event["pathParameters"] == {"item_id": "a b/c"}
+    assert event["rawPath"] == "/items/a%20b%2Fc"
