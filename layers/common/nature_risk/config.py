@@ -243,3 +243,51 @@ class KnowledgeBaseSettings:
             kb_dir=env_dir("ENCORE_KB_DIR", env=env),
             release_name=env_optional("ENCORE_RELEASE_NAME", env=env),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class BackupSettings:
+    """Where database snapshots go and how they are written.
+
+    ``kms_key_arn`` is required to take a snapshot and unused by verify and
+    restore, which read objects with the bucket's key policy.
+    """
+
+    bucket: str
+    kms_key_arn: str | None = None
+    part_size_mib: int = 8
+    compression_level: int = 6
+    statement_timeout_ms: int = 900_000
+
+    @property
+    def part_size(self) -> int:
+        """Multipart upload part size in bytes."""
+        return self.part_size_mib * 1024 * 1024
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> BackupSettings:
+        level = env_int(
+            "BACKUP_COMPRESSION_LEVEL",
+            _default(cls, "compression_level"),
+            minimum=1,
+            env=env,
+        )
+        if level > 9:
+            raise ConfigurationError("BACKUP_COMPRESSION_LEVEL must be at most 9")
+        return cls(
+            bucket=env_str("BACKUP_BUCKET", env=env),
+            kms_key_arn=env_optional("BACKUP_KMS_KEY_ARN", env=env),
+            # S3 rejects multipart parts below 5 MiB, except the last one.
+            part_size_mib=env_int(
+                "BACKUP_PART_SIZE_MIB",
+                _default(cls, "part_size_mib"),
+                minimum=5,
+                env=env,
+            ),
+            compression_level=level,
+            statement_timeout_ms=env_int(
+                "BACKUP_STATEMENT_TIMEOUT_MS",
+                _default(cls, "statement_timeout_ms"),
+                env=env,
+            ),
+        )
