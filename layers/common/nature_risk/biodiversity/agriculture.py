@@ -20,7 +20,12 @@ from nature_risk.biodiversity.data import BiodiversityData, CountryProfile
 from nature_risk.biodiversity.ecoregions import NNH_CATEGORIES
 from nature_risk.biodiversity.encore import encore_activity
 from nature_risk.biodiversity.indicators import country_indicators, indicator_catalogue
-from nature_risk.biodiversity.inputs import finite_or_none, raise_problems, text_column
+from nature_risk.biodiversity.inputs import (
+    RowLocator,
+    finite_or_none,
+    raise_problems,
+    text_column,
+)
 from nature_risk.biodiversity.packs import LayerPack
 from nature_risk.biodiversity.tiers import (
     AGRICULTURE_GUIDANCE,
@@ -54,7 +59,7 @@ class AgricultureHoldings:
     on every row); ``amounts`` is NaN where no amount was given.
     """
 
-    table: Table
+    locator: RowLocator
     rows: np.ndarray
     companies: list[str | None]
     commodities: list[str]
@@ -65,6 +70,45 @@ class AgricultureHoldings:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def to_records(self) -> list[dict[str, object]]:
+        """Return the holdings as JSON objects, one per holding, for storage."""
+        return [
+            {
+                "row": int(self.rows[i]),
+                "company": self.companies[i],
+                "commodity": self.commodities[i],
+                "country": self.countries[i],
+                "production_tonnes": finite_or_none(self.tonnes[i]),
+                "area_hectares": finite_or_none(self.hectares[i]),
+                "amount": finite_or_none(self.amounts[i]),
+            }
+            for i in range(len(self))
+        ]
+
+    @classmethod
+    def from_records(
+        cls, records: list[dict[str, object]], locator: RowLocator | None = None
+    ) -> AgricultureHoldings:
+        """Rebuild holdings stored with ``to_records`` (already validated)."""
+        count = len(records)
+
+        def floats(key: str) -> np.ndarray:
+            values = (records[i].get(key) for i in range(count))
+            return np.fromiter(
+                (np.nan if v is None else float(v) for v in values), float, count
+            )
+
+        return cls(
+            locator=locator or RowLocator(),
+            rows=np.fromiter((int(r["row"]) for r in records), np.int64, count),
+            companies=[r.get("company") for r in records],
+            commodities=[str(r.get("commodity") or "") for r in records],
+            countries=[str(r.get("country") or "") for r in records],
+            tonnes=floats("production_tonnes"),
+            hectares=floats("area_hectares"),
+            amounts=floats("amount"),
+        )
 
 
 def parse_agriculture_holdings(
@@ -111,7 +155,7 @@ def parse_agriculture_holdings(
     raise_problems(problems, limits, "agricultural holdings")
     assert tonnes is not None and hectares is not None
     return AgricultureHoldings(
-        table=table,
+        locator=RowLocator.of(table),
         rows=table.rows,
         companies=text_column(table, COMPANY_ALIASES) or [None] * count,
         commodities=[c or "" for c in commodities],
@@ -155,7 +199,7 @@ def build_agriculture_dashboard(
     kb: KnowledgeBase,
 ) -> dict[str, object]:
     """Build the agriculture dashboard: footprints, profiles, tiers and totals."""
-    table = holdings.table
+    table = holdings.locator
     unresolved: list[Problem] = []
     commodities = []
     countries = []

@@ -9,12 +9,42 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from nature_risk.config import InputLimits
 from nature_risk.errors import InputError, Problem
 from nature_risk.tabular import Table, find_column
+
+
+@dataclass(frozen=True, slots=True)
+class RowLocator:
+    """How problems name an input row: a CSV row number or a JSON list index.
+
+    Kept apart from the parsed table so that stored portfolios, rebuilt
+    without a table, name rows the same way.
+    """
+
+    source: str = "csv"
+    records_field: str | None = None
+
+    @classmethod
+    def of(cls, table: Table) -> RowLocator:
+        return cls("json" if table.source == "json" else "csv", table.records_field)
+
+    def problem(self, row: int, field: str, reason: str) -> Problem:
+        """Build a problem that names ``row`` as the input counts it."""
+        if self.source == "json":
+            prefix = self.records_field or "records"
+            return Problem(reason=reason, field=f"{prefix}[{row}].{field}")
+        return Problem(reason=reason, row=int(row), field=field)
+
+    def label(self, row: int) -> str:
+        """Name a row in a message: ``row 7`` or ``assets[5]``."""
+        if self.source == "json":
+            return f"{self.records_field or 'records'}[{row}]"
+        return f"row {row}"
 
 
 def text_column(table: Table, aliases: Sequence[str]) -> list[str | None] | None:

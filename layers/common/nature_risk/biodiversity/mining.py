@@ -22,6 +22,7 @@ from nature_risk.biodiversity.indicators import (
     point_indicators,
 )
 from nature_risk.biodiversity.inputs import (
+    RowLocator,
     finite_or_none,
     number_column,
     raise_problems,
@@ -79,7 +80,7 @@ class MiningAssets:
     ``warnings`` are row problems that do not stop the dashboard (duplicates).
     """
 
-    table: Table
+    locator: RowLocator
     rows: np.ndarray
     names: list[str | None]
     companies: list[str | None]
@@ -93,6 +94,51 @@ class MiningAssets:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def to_records(self) -> list[dict[str, object]]:
+        """Return the assets as JSON objects, one per asset, for storage."""
+        return [
+            {
+                "row": int(self.rows[i]),
+                "name": self.names[i],
+                "company": self.companies[i],
+                "latitude": float(self.latitudes[i]),
+                "longitude": float(self.longitudes[i]),
+                "commodity": self.commodities[i],
+                "status": self.statuses[i],
+                "amount": finite_or_none(self.amounts[i]),
+                "country": self.country_texts[i],
+            }
+            for i in range(len(self))
+        ]
+
+    @classmethod
+    def from_records(
+        cls, records: list[dict[str, object]], locator: RowLocator | None = None
+    ) -> MiningAssets:
+        """Rebuild assets stored with ``to_records`` (already validated)."""
+        count = len(records)
+
+        def floats(key: str) -> np.ndarray:
+            values = (records[i].get(key) for i in range(count))
+            return np.fromiter(
+                (np.nan if v is None else float(v) for v in values), float, count
+            )
+
+        assets = cls(
+            locator=locator or RowLocator(),
+            rows=np.fromiter((int(r["row"]) for r in records), np.int64, count),
+            names=[r.get("name") for r in records],
+            companies=[r.get("company") for r in records],
+            latitudes=floats("latitude"),
+            longitudes=floats("longitude"),
+            commodities=[r.get("commodity") for r in records],
+            statuses=[r.get("status") for r in records],
+            amounts=floats("amount"),
+            country_texts=[r.get("country") for r in records],
+        )
+        _flag_duplicates(assets)
+        return assets
 
 
 def parse_mining_assets(
@@ -149,7 +195,7 @@ def parse_mining_assets(
 
     blank = [None] * count
     assets = MiningAssets(
-        table=table,
+        locator=RowLocator.of(table),
         rows=table.rows,
         names=text_column(table, NAME_ALIASES) or blank,
         companies=text_column(table, COMPANY_ALIASES) or blank,
@@ -208,7 +254,7 @@ def _resolve_countries(
         iso3 = data.countries.resolve(cell) if cell is not None else None
         if cell is not None and iso3 is None:
             warnings.append(
-                assets.table.problem(
+                assets.locator.problem(
                     int(assets.rows[index]),
                     "country",
                     "country not recognised: use an ISO 3166 code or an English name",
@@ -232,20 +278,14 @@ def _flag_duplicates(assets: MiningAssets) -> None:
         first = seen.setdefault(key, index)
         if first != index:
             assets.warnings.append(
-                assets.table.problem(
+                assets.locator.problem(
                     int(assets.rows[index]),
                     "latitude",
-                    f"duplicate of {_row_label(assets.table, first)}: same location, "
+                    f"duplicate of {assets.locator.label(int(assets.rows[first]))}: "
+                    "same location, "
                     "name and company",
                 )
             )
-
-
-def _row_label(table: Table, index: int) -> str:
-    row = int(table.rows[index])
-    if table.source == "json":
-        return f"{table.records_field or 'records'}[{row}]"
-    return f"row {row}"
 
 
 def build_mining_dashboard(
@@ -370,7 +410,7 @@ def _asset_countries(
                     "so the point could not be checked against it"
                 )
             warnings.append(
-                assets.table.problem(int(assets.rows[i]), "country", reason)
+                assets.locator.problem(int(assets.rows[i]), "country", reason)
             )
         countries.append(inside or stated or nearest)
     return countries
@@ -402,7 +442,7 @@ def _flag_swapped(
     )
     for i in candidates[on_land >= 0].tolist():
         warnings.append(
-            assets.table.problem(
+            assets.locator.problem(
                 int(assets.rows[i]),
                 "latitude",
                 "probably swapped: the point is at sea, but with latitude and "

@@ -1,0 +1,200 @@
+"""Biodiversity routes: the mining and agriculture dashboards and their CSV templates.
+
+``POST /dashboards/mining`` and ``POST /dashboards/agriculture`` take JSON,
+CSV (raw or base64) or a multipart file upload, like every dashboard route.
+The open data and the layer packs load once per container: in the init phase
+when ``BIODIVERSITY_DATA_DIR`` is set, so an invalid pack stops the container
+before it serves a request, else on the first request.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from dashboard_openapi import UploadBody, document_upload, responses
+from dashboard_templates import register_template
+from dashboard_uploads import read_body
+from nature_risk.biodiversity import (
+    build_agriculture_dashboard,
+    build_mining_dashboard,
+    get_biodiversity,
+    parse_agriculture_holdings,
+    parse_mining_assets,
+)
+from nature_risk.config import InputLimits
+from nature_risk.knowledge_base import get_knowledge_base
+from pydantic import BaseModel, Field
+
+router = Router()
+
+TAGS = ["Biodiversity"]
+MINING_PATH = "/dashboards/mining"
+AGRICULTURE_PATH = "/dashboards/agriculture"
+
+MINING_TEMPLATE = (
+    (
+        "name",
+        "company",
+        "latitude",
+        "longitude",
+        "commodity",
+        "status",
+        "amount",
+        "country",
+    ),
+    (
+        "Example mine",
+        "Example Mining plc",
+        "-23.45",
+        "-68.95",
+        "copper",
+        "operating",
+        "1000000",
+        "CL",
+    ),
+)
+AGRICULTURE_TEMPLATE = (
+    ("company", "commodity", "country", "production_tonnes", "area_hectares", "amount"),
+    ("Example Farms Ltd", "wheat", "FR", "50000", "", "250000"),
+    ("Example Farms Ltd", "soybeans", "BRA", "", "12000", "100000"),
+)
+
+
+class MiningAssetInput(BaseModel):
+    """One mining asset. Numbers may be sent as JSON numbers or strings."""
+
+    name: str | None = None
+    company: str | None = None
+    latitude: float | str = Field(description="Decimal degrees, WGS 84, -90 to 90.")
+    longitude: float | str = Field(description="Decimal degrees, WGS 84, -180 to 180.")
+    commodity: str | None = None
+    status: str | None = Field(None, description="operating, development or closed.")
+    amount: float | str | None = Field(None, description="Exposure, zero or more.")
+    country: str | None = Field(None, description="ISO 2, ISO 3 or an English name.")
+
+
+class MiningDashboardRequest(BaseModel):
+    """A mining portfolio sent as JSON."""
+
+    assets: list[MiningAssetInput]
+
+
+class AgricultureHoldingInput(BaseModel):
+    """One agricultural holding: production in tonnes or area in hectares."""
+
+    company: str | None = None
+    commodity: str = Field(description="A crop name, e.g. wheat, soybeans, cocoa.")
+    country: str = Field(description="ISO 2, ISO 3 or an English name.")
+    production_tonnes: float | str | None = None
+    area_hectares: float | str | None = None
+    amount: float | str | None = Field(None, description="Exposure, zero or more.")
+
+
+class AgricultureDashboardRequest(BaseModel):
+    """An agriculture portfolio sent as JSON."""
+
+    holdings: list[AgricultureHoldingInput]
+
+
+class FileUpload(BaseModel):
+    """A browser file upload: the CSV file in the field ``file``."""
+
+    file: bytes = Field(json_schema_extra={"format": "binary"})
+
+
+def _csv(rows: tuple[tuple[str, ...], ...]) -> bytes:
+    # The byte order mark makes Excel open the file as UTF-8.
+    return ("\ufeff" + "\r\n".join(",".join(row) for row in rows) + "\r\n").encode()
+
+
+def _json_response(dashboard: dict[str, object]) -> Response[str]:
+    return Response(
+        status_code=200,
+        content_type="application/json",
+        body=json.dumps(dashboard, separators=(",", ":")),
+    )
+
+
+_DASHBOARD_RESPONSES = responses(
+    None,
+    400,
+    413,
+    415,
+    success_content={"application/json": {"schema": {"type": "object"}}},
+)
+
+
+@router.post(
+    MINING_PATH,
+    summary="Build the biodiversity dashboard of mining assets",
+    description=(
+        "Locates each asset in a country and an ecoregion, adds layer-pack "
+        "indicators, gives a priority tier with engagement guidance and "
+        "summarises the portfolio. See docs/methodology.md."
+    ),
+    tags=TAGS,
+    responses=_DASHBOARD_RESPONSES,
+)
+def post_mining_dashboard() -> Response[str]:
+    event = router.current_event
+    limits = InputLimits.from_env()
+    body = read_body(event, limits)
+    assets = parse_mining_assets(body, event.headers.get("content-type") or "", limits)
+    biodiversity = get_biodiversity()
+    dashboard = build_mining_dashboard(
+        assets,
+        biodiversity.data,
+        biodiversity.packs,
+        radius_km=biodiversity.settings.radius_km,
+        coastal_fallback_km=biodiversity.settings.coastal_fallback_km,
+    )
+    return _json_response(dashboard)
+
+
+@router.post(
+    AGRICULTURE_PATH,
+    summary="Build the biodiversity dashboard of agricultural holdings",
+    description=(
+        "Estimates each holding's land footprint from national yields, adds the "
+        "country's ecoregion profile, the crop's ENCORE activity and layer-pack "
+        "indicators, gives a priority tier with engagement guidance and "
+        "summarises the portfolio. See docs/methodology.md."
+    ),
+    tags=TAGS,
+    responses=_DASHBOARD_RESPONSES,
+)
+def post_agriculture_dashboard() -> Response[str]:
+    event = router.current_event
+    limits = InputLimits.from_env()
+    body = read_body(event, limits)
+    holdings = parse_agriculture_holdings(
+        body, event.headers.get("content-type") or "", limits
+    )
+    biodiversity = get_biodiversity()
+    dashboard = build_agriculture_dashboard(
+        holdings, biodiversity.data, biodiversity.packs, get_knowledge_base()
+    )
+    return _json_response(dashboard)
+
+
+register_template("mining.csv", lambda: _csv(MINING_TEMPLATE))
+register_template("agriculture.csv", lambda: _csv(AGRICULTURE_TEMPLATE))
+document_upload(
+    "POST",
+    MINING_PATH,
+    UploadBody(MiningDashboardRequest, FileUpload, _csv(MINING_TEMPLATE).decode()),
+)
+document_upload(
+    "POST",
+    AGRICULTURE_PATH,
+    UploadBody(
+        AgricultureDashboardRequest, FileUpload, _csv(AGRICULTURE_TEMPLATE).decode()
+    ),
+)
+
+# Lambda runs module code in its init phase, which is where the data should load.
+if os.environ.get("BIODIVERSITY_DATA_DIR"):
+    get_biodiversity()

@@ -1,0 +1,233 @@
+"""Layer packs: loading, validation, and lookups by point, radius and country."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from nature_risk.biodiversity.indicators import indicator_catalogue, point_indicators
+from nature_risk.biodiversity.packs import LayerPackError, load_pack, load_packs
+
+from tests.unit.biodiversity_support import write_pack
+
+STAR = [
+    {"id": "star_threat_abatement", "units": "STAR score", "radius_aggregation": "sum"}
+]
+
+
+def grid_pack(root, rows, **manifest):
+    return write_pack(
+        root,
+        "star",
+        kind="grid",
+        indicators=STAR,
+        header=["lat", "lon", "star_threat_abatement"],
+        rows=rows,
+        cell_size_degrees=manifest.pop("cell_size_degrees", 0.5),
+        **manifest,
+    )
+
+
+def test_grid_pack_value_at_point(tmp_path):
+    pack = load_pack(grid_pack(tmp_path, [[48.75, 2.25, 12.5], [48.75, 2.75, 3.0]]))
+    values = pack.at_points(np.array([48.8566, 10.0]), np.array([2.3522, 10.0]))
+    assert values[0, 0] == 12.5
+    assert np.isnan(values[1, 0])
+
+
+def test_grid_pack_sum_within_radius(tmp_path):
+    # Paris lies about 11 km from the cell to the east, which starts at 2.5 E.
+    pack = load_pack(grid_pack(tmp_path, [[48.75, 2.25, 12.5], [48.75, 2.75, 3.0]]))
+    lat, lon = np.array([48.8566]), np.array([2.3522])
+    within, cells = pack.within_radius(lat, lon, radius_km=20)
+    assert within[0, 0] == pytest.approx(15.5)
+    assert cells[0] == 2
+    within, cells = pack.within_radius(lat, lon, radius_km=5)
+    assert within[0, 0] == pytest.approx(12.5)
+    assert cells[0] == 1
+
+
+def test_grid_pack_radius_crosses_antimeridian(tmp_path):
+    pack = load_pack(
+        grid_pack(tmp_path, [[-17.75, -179.75, 4.0], [-17.75, 179.75, 1.0]])
+    )
+    within, cells = pack.within_radius(np.array([-17.8]), np.array([179.99]), 10)
+    assert cells[0] == 2
+    assert within[0, 0] == pytest.approx(5.0)
+
+
+def test_grid_pack_empty_cells_give_no_value(tmp_path):
+    pack = load_pack(grid_pack(tmp_path, [[48.75, 2.25, ""]]))
+    within, cells = pack.within_radius(np.array([48.8]), np.array([2.3]), 10)
+    assert np.isnan(pack.at_points(np.array([48.8]), np.array([2.3]))[0, 0])
+    assert np.isnan(within[0, 0])
+    assert cells[0] == 0
+
+
+def test_country_pack_lookup(tmp_path):
+    folder = write_pack(
+        tmp_path,
+        "bii",
+        kind="country",
+        indicators=[{"id": "biodiversity_intactness"}],
+        units="fraction",
+        header=["country", "biodiversity_intactness"],
+        rows=[["FRA", 0.62], ["BRA", 0.81]],
+    )
+    pack = load_pack(folder)
+    assert pack.by_country("FRA")[0] == pytest.approx(0.62)
+    assert pack.by_country("DEU") is None
+    assert pack.indicators[0].units == "fraction"
+
+
+def test_country_commodity_pack_lookup(tmp_path):
+    folder = write_pack(
+        tmp_path,
+        "risk",
+        kind="country_commodity",
+        indicators=[{"id": "deforestation_risk", "units": "index"}],
+        header=["country", "commodity", "deforestation_risk"],
+        rows=[["BRA", "soybeans", 0.9], ["BRA", "wheat", 0.1]],
+    )
+    pack = load_pack(folder)
+    assert pack.by_country("BRA", "soybeans")[0] == pytest.approx(0.9)
+    assert pack.by_country("BRA", "maize") is None
+    assert pack.by_country("BRA") is None
+
+
+def test_no_packs_folder_gives_no_packs():
+    assert load_packs(None) == []
+
+
+def test_catalogue_without_packs_lists_every_known_indicator_missing():
+    catalogue = indicator_catalogue([], "mining")
+    assert catalogue["available"] == []
+    missing = {entry["id"] for entry in catalogue["missing"]}
+    assert missing == {
+        "star_threat_abatement",
+        "star_restoration",
+        "protected_area_distance_km",
+        "kba_distance_km",
+        "biodiversity_intactness",
+    }
+
+
+def test_catalogue_with_star_pack(tmp_path):
+    pack = load_pack(grid_pack(tmp_path, [[48.75, 2.25, 1.0]]))
+    catalogue = indicator_catalogue([pack], "mining")
+    assert [entry["id"] for entry in catalogue["available"]] == [
+        "star_threat_abatement"
+    ]
+    assert "star_threat_abatement" not in {e["id"] for e in catalogue["missing"]}
+
+
+def test_grid_pack_not_applicable_to_agriculture(tmp_path):
+    pack = load_pack(grid_pack(tmp_path, [[48.75, 2.25, 1.0]]))
+    catalogue = indicator_catalogue([pack], "agriculture")
+    assert catalogue["available"] == []
+    assert catalogue["not_applicable"][0]["id"] == "star_threat_abatement"
+
+
+def test_point_indicators_without_data_are_none(tmp_path):
+    pack = load_pack(grid_pack(tmp_path, [[48.75, 2.25, 7.0]]))
+    values = point_indicators(
+        [pack],
+        np.array([48.8, 0.5]),
+        np.array([2.3, 0.5]),
+        ["FRA", None],
+        [None, None],
+        radius_km=10,
+    )
+    assert values.for_item(0)["star_threat_abatement"]["value"] == 7.0
+    assert values.for_item(1)["star_threat_abatement"]["value"] is None
+    assert values.for_item(1)["star_threat_abatement"]["within_radius"] is None
+
+
+def test_two_packs_with_same_indicator_rejected(tmp_path):
+    grid_pack(tmp_path, [[48.75, 2.25, 1.0]])
+    write_pack(
+        tmp_path,
+        "star_copy",
+        kind="country",
+        indicators=STAR,
+        header=["country", "star_threat_abatement"],
+        rows=[["FRA", 1]],
+    )
+    with pytest.raises(LayerPackError, match="both provide"):
+        load_packs(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"name": ""}, "name is missing"),
+        ({"licence": None}, "licence is missing"),
+        ({"attribution": 5}, "attribution is missing"),
+        ({"kind": "raster"}, "kind must be one of"),
+        ({"indicators": []}, "indicators must be a non-empty list"),
+        ({"indicators": [{"id": "Bad Id", "units": "x"}]}, "id must be lower-case"),
+        ({"indicators": [{"id": "star"}]}, "units is missing"),
+        (
+            {"indicators": [{"id": "a", "units": "x", "radius_aggregation": "median"}]},
+            "radius_aggregation",
+        ),
+        ({"cell_size_degrees": 0.7}, "cell_size_degrees"),
+        ({"table": "../data.csv"}, "table must be a file name"),
+    ],
+)
+def test_invalid_manifest_rejected(tmp_path, change, message):
+    folder = grid_pack(tmp_path, [[48.75, 2.25, 1.0]])
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest.update(change)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(LayerPackError, match=message):
+        load_pack(folder)
+
+
+def test_manifest_not_json_rejected(tmp_path):
+    folder = grid_pack(tmp_path, [[48.75, 2.25, 1.0]])
+    (folder / "manifest.json").write_text("{not json")
+    with pytest.raises(LayerPackError, match="not readable JSON"):
+        load_pack(folder)
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([[48.7, 2.25, 1.0]], "not a cell centre"),
+        ([[48.75, 2.25, "many"]], "is not a number"),
+        ([[48.75, 2.25, "inf"]], "is not finite"),
+        ([[48.75, 2.25, 1.0], [48.75, 2.25, 2.0]], "same key on two rows"),
+        ([[95.25, 2.25, 1.0]], "not a cell centre"),
+    ],
+)
+def test_invalid_grid_table_rejected(tmp_path, rows, message):
+    with pytest.raises(LayerPackError, match=message):
+        load_pack(grid_pack(tmp_path, rows))
+
+
+def test_table_missing_column_rejected(tmp_path):
+    folder = write_pack(
+        tmp_path,
+        "bii",
+        kind="country",
+        indicators=[{"id": "biodiversity_intactness", "units": "fraction"}],
+        header=["iso", "biodiversity_intactness"],
+        rows=[["FRA", 0.5]],
+    )
+    with pytest.raises(LayerPackError, match="lacks columns country"):
+        load_pack(folder)
+
+
+def test_country_code_must_be_iso3(tmp_path):
+    folder = write_pack(
+        tmp_path,
+        "bii",
+        kind="country",
+        indicators=[{"id": "biodiversity_intactness", "units": "fraction"}],
+        header=["country", "biodiversity_intactness"],
+        rows=[["FR", 0.5]],
+    )
+    with pytest.raises(LayerPackError, match="not ISO alpha-3"):
+        load_pack(folder)
