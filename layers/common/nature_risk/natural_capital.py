@@ -9,7 +9,7 @@ array operations. Only the unmatched list is built per holding.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -46,6 +46,31 @@ class DashboardOptions:
     """
 
     exclude_water_supply: bool = False
+
+    @classmethod
+    def from_dict(cls, options: Mapping[str, object] | None) -> DashboardOptions:
+        """Build options from a request's ``options`` object.
+
+        Raises ``InputError`` for an unknown option or a value of the wrong
+        type. The problem names the field, never the key or value sent.
+        """
+        problems = []
+        values: dict[str, bool] = {}
+        for key, value in (options or {}).items():
+            if key not in _OPTION_FIELDS:
+                problems.append(Problem("unknown option", field="options"))
+            elif not isinstance(value, bool):
+                problems.append(
+                    Problem("must be true or false", field=f"options.{key}")
+                )
+            else:
+                values[key] = value
+        if problems:
+            raise InputError("The dashboard options are invalid.", problems)
+        return cls(**values)
+
+
+_OPTION_FIELDS = frozenset({"exclude_water_supply"})
 
 
 def build_dashboard(
