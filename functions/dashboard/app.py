@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 from typing import Any, Literal
 
+import dashboard_biodiversity
+import dashboard_natural_capital
 import dashboard_reference
 import dashboard_templates
 from aws_lambda_powertools.event_handler import Response
@@ -24,6 +26,8 @@ logger = get_logger("dashboard")
 app = create_resolver(logger)
 app.include_router(dashboard_reference.router)
 app.include_router(dashboard_templates.router)
+app.include_router(dashboard_natural_capital.router)
+app.include_router(dashboard_biodiversity.router)
 
 # Served outside the OpenAPI document, which would otherwise describe itself.
 DOCUMENTATION_ROUTE_KEYS = ("GET /openapi.json", "GET /swagger")

@@ -220,10 +220,12 @@ class BiodiversitySettings:
         return cls(
             data_dir=env_dir("BIODIVERSITY_DATA_DIR", env=env),
             packs_dir=Path(packs) if packs else None,
-            radius_km=env_int("BIODIVERSITY_RADIUS_KM", cls.radius_km, env=env),
+            radius_km=env_int(
+                "BIODIVERSITY_RADIUS_KM", _default(cls, "radius_km"), env=env
+            ),
             coastal_fallback_km=env_int(
                 "BIODIVERSITY_COASTAL_FALLBACK_KM",
-                cls.coastal_fallback_km,
+                _default(cls, "coastal_fallback_km"),
                 minimum=0,
                 env=env,
             ),
