@@ -17,7 +17,7 @@ export ENCORE_KB_DIR BIODIVERSITY_DATA_DIR
 
 REQUIREMENTS := layers/common/requirements.txt requirements-dev.txt
 
-.PHONY: help venv system-deps check-data run test unit lint build bench restore openapi clean
+.PHONY: help venv system-deps check-data run test unit lint rds-ca-bundle build bench restore openapi clean
 
 help:
 	@echo "make run    start the local API on http://127.0.0.1:3000"
@@ -54,12 +54,48 @@ unit: venv check-data
 test: venv system-deps check-data lint
 	$(BIN)/python -m pytest
 
-lint: venv
+# checkov and the SAM CLI pin versions of boto3 (and more) that conflict
+# with the runtime pins and with each other, so each gets its own venv.
+TOOLS_VENV ?= .venv-tools
+CHECKOV := $(TOOLS_VENV)/checkov/bin/checkov
+SAM := $(TOOLS_VENV)/sam/bin/sam
+
+$(TOOLS_VENV)/%/.installed: infra/tools/requirements-%.txt
+	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) not found: install it (pyenv install $(PYTHON_VERSION)) or set PYTHON"; exit 1; }
+	$(PYTHON) -m venv $(TOOLS_VENV)/$*
+	$(TOOLS_VENV)/$*/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS_VENV)/$*/bin/python -m pip install --quiet -r $<
+	touch $@
+
+# BC_SKIP_MAPPING and --skip-download keep checkov offline: it checks the
+# template against its bundled policies and fetches nothing.
+lint: venv $(TOOLS_VENV)/checkov/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/cfn-lint template.yaml
+	BC_SKIP_MAPPING=TRUE $(CHECKOV) --file template.yaml --framework cloudformation \
+		--compact --quiet --skip-download
 
-build: venv check-data
-	$(BIN)/sam build --template template.yaml
+# The CA bundle that verifies RDS certificates goes into the layer's package.
+# RDS_CA_BUNDLE=path copies a local PEM file in place of the checked download
+# (a machine without internet access).
+RDS_CA_BUNDLE ?=
+RDS_CA_BUNDLE_FILE := layers/common/nature_risk/certs/rds-global-bundle.pem
+
+rds-ca-bundle: venv
+	@if [ -n "$(RDS_CA_BUNDLE)" ]; then \
+		install -D -m 0644 "$(RDS_CA_BUNDLE)" $(RDS_CA_BUNDLE_FILE); \
+		echo "Copied $(RDS_CA_BUNDLE) to $(RDS_CA_BUNDLE_FILE), SHA-256 $$(sha256sum $(RDS_CA_BUNDLE_FILE) | cut -d' ' -f1)"; \
+	else \
+		$(BIN)/python -m infra.fetch_rds_ca_bundle --output $(RDS_CA_BUNDLE_FILE); \
+	fi
+
+# sam build without Docker needs python3.13 on PATH (the venv's) for the
+# functions, and the layer's Makefile runs pip from the same interpreter.
+build: venv check-data rds-ca-bundle $(TOOLS_VENV)/sam/.installed
+	@test -n "$(BIODIVERSITY_DATA_DIR)" || { echo "BIODIVERSITY_DATA_DIR is not set: point it at the biodiversity data folder (see README)"; exit 1; }
+	PATH="$(abspath $(BIN)):$$PATH" PYTHON="$(abspath $(BIN)/python)" SAM_CLI_TELEMETRY=0 \
+		$(SAM) build --template template.yaml
 
 bench: venv system-deps check-data
 	$(BIN)/python -m bench.run
@@ -68,4 +104,4 @@ openapi: venv check-data
 	$(BIN)/python -m infra.local.openapi --write
 
 clean:
-	rm -rf $(VENV) .aws-sam .local .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(TOOLS_VENV) .aws-sam .local .pytest_cache .ruff_cache .hypothesis
