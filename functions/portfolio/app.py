@@ -1,0 +1,212 @@
+"""Portfolio function: a signed-in user's saved portfolios, in PostgreSQL.
+
+Every route is behind the HTTP API's JWT authorizer and works only on the
+portfolios of the token's subject. Each request runs in one database
+transaction, so a failure part-way leaves nothing written. The database
+connection is opened on first use and kept for warm invocations.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from nature_risk.api import create_resolver
+from nature_risk.config import (
+    ConfigurationError,
+    DatabaseSettings,
+    InputLimits,
+    PortfolioLimits,
+)
+from nature_risk.errors import InputError, Problem, ServiceUnavailable
+from nature_risk.observability import get_logger, lambda_entry
+from nature_risk.portfolio_modules import get_module
+from nature_risk.storage import portfolios as repository
+from nature_risk.storage.db import UNAVAILABLE_MESSAGE, Database
+from portfolio_requests import etag, expected_version, owner_of, read_draft
+
+logger = get_logger("portfolio")
+app = create_resolver(logger)
+
+INPUT_LIMITS = InputLimits.from_env()
+PORTFOLIO_LIMITS = PortfolioLimits.from_env()
+DEFAULT_PAGE_SIZE = 20
+
+_database: list[Database] = []
+
+
+def database() -> Database:
+    """Return the container's database, created on first use."""
+    if not _database:
+        try:
+            settings = DatabaseSettings.from_env()
+        except ConfigurationError as error:
+            logger.error(
+                "The database settings are invalid",
+                extra={"error_class": type(error).__name__},
+            )
+            raise ServiceUnavailable(UNAVAILABLE_MESSAGE) from None
+        _database.append(Database(settings))
+    return _database[0]
+
+
+def reset_database() -> None:
+    """Close and forget the connection, so the next request reads the settings."""
+    if _database:
+        _database.pop().close()
+
+
+def _json(
+    status: int, payload: Any, headers: dict[str, str] | None = None
+) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps(payload, ensure_ascii=False),
+        headers=headers or {},
+    )
+
+
+def _page_size() -> int:
+    raw = app.current_event.get_query_string_value("limit")
+    if raw is None:
+        return DEFAULT_PAGE_SIZE
+    maximum = PORTFOLIO_LIMITS.max_page_size
+    if not raw.isdecimal() or not 1 <= int(raw) <= maximum:
+        raise InputError(
+            f"limit must be a whole number from 1 to {maximum}.",
+            [Problem(field="limit", reason=f"not a whole number from 1 to {maximum}")],
+        )
+    return int(raw)
+
+
+@app.get("/portfolios", include_in_schema=False)
+def list_portfolios() -> Response[str]:
+    owner = owner_of(app.current_event)
+    page_size = _page_size()
+    cursor = app.current_event.get_query_string_value("cursor")
+    with database().transaction() as connection:
+        page = repository.list_portfolios(connection, owner, page_size, cursor)
+    return _json(
+        200,
+        {
+            "portfolios": [portfolio.summary() for portfolio in page.items],
+            "next_cursor": page.next_cursor,
+        },
+    )
+
+
+@app.post("/portfolios", include_in_schema=False)
+def create_portfolio() -> Response[str]:
+    owner = owner_of(app.current_event)
+    draft = read_draft(app.current_event, INPUT_LIMITS)
+    with database().transaction() as connection:
+        portfolio = repository.create_portfolio(
+            connection, owner, draft, PORTFOLIO_LIMITS
+        )
+    return _json(
+        201,
+        portfolio.summary(),
+        {"ETag": etag(portfolio.version), "Location": f"/portfolios/{portfolio.id}"},
+    )
+
+
+@app.get("/portfolios/<portfolio_id>", include_in_schema=False)
+def get_portfolio(portfolio_id: str) -> Response[str]:
+    owner = owner_of(app.current_event)
+    key = repository.parse_portfolio_id(portfolio_id)
+    with database().transaction() as connection:
+        portfolio = repository.get_portfolio(connection, owner, key)
+    return _json(200, portfolio.to_dict(), {"ETag": etag(portfolio.version)})
+
+
+@app.put("/portfolios/<portfolio_id>", include_in_schema=False)
+def replace_portfolio(portfolio_id: str) -> Response[str]:
+    owner = owner_of(app.current_event)
+    key = repository.parse_portfolio_id(portfolio_id)
+    version = expected_version(app.current_event, required=True)
+    assert version is not None  # required=True raises instead of returning None
+    draft = read_draft(app.current_event, INPUT_LIMITS)
+    with database().transaction() as connection:
+        portfolio = repository.replace_portfolio(
+            connection, owner, key, version, draft, PORTFOLIO_LIMITS
+        )
+    return _json(200, portfolio.summary(), {"ETag": etag(portfolio.version)})
+
+
+@app.delete("/portfolios/<portfolio_id>", include_in_schema=False)
+def delete_portfolio(portfolio_id: str) -> Response[str]:
+    owner = owner_of(app.current_event)
+    key = repository.parse_portfolio_id(portfolio_id)
+    version = expected_version(app.current_event, required=False)
+    with database().transaction() as connection:
+        repository.delete_portfolio(connection, owner, key, version)
+    return Response(status_code=204, body="")
+
+
+@app.get("/portfolios/<portfolio_id>/dashboard", include_in_schema=False)
+def get_portfolio_dashboard(portfolio_id: str) -> Response[str]:
+    owner = owner_of(app.current_event)
+    key = repository.parse_portfolio_id(portfolio_id)
+    with database().transaction() as connection:
+        portfolio = repository.get_portfolio(connection, owner, key)
+    # The dashboard is computed after the transaction ends, so a slow
+    # computation never holds a database snapshot open.
+    module = get_module(portfolio.module)
+    dashboard = module.dashboard(
+        portfolio.holdings, portfolio.currency, portfolio.options
+    )
+    return _json(
+        200,
+        {"portfolio": portfolio.summary(), "dashboard": dashboard},
+        {"ETag": etag(portfolio.version)},
+    )
+
+
+@app.get("/account/data", include_in_schema=False)
+def export_account_data() -> Response[str]:
+    owner = owner_of(app.current_event)
+    with database().transaction("REPEATABLE READ") as connection:
+        portfolios = repository.export_portfolios(connection, owner)
+    return _json(
+        200,
+        {
+            "exported_at": dt.datetime.now(dt.UTC).isoformat(),
+            "subject": owner,
+            "portfolios": [portfolio.to_dict() for portfolio in portfolios],
+        },
+        {"Content-Disposition": 'attachment; filename="nature-risk-data.json"'},
+    )
+
+
+@app.delete("/account/data", include_in_schema=False)
+def delete_account_data() -> Response[str]:
+    owner = owner_of(app.current_event)
+    with database().transaction() as connection:
+        deleted = repository.delete_all_portfolios(connection, owner)
+    return _json(200, {"deleted_portfolios": deleted})
+
+
+ROUTE_KEYS = (
+    "GET /portfolios",
+    "POST /portfolios",
+    "GET /portfolios/{portfolio_id}",
+    "PUT /portfolios/{portfolio_id}",
+    "DELETE /portfolios/{portfolio_id}",
+    "GET /portfolios/{portfolio_id}/dashboard",
+    "GET /account/data",
+    "DELETE /account/data",
+)
+
+
+def route_keys() -> list[str]:
+    """List every API Gateway route key this function serves (all need a JWT)."""
+    return list(ROUTE_KEYS)
+
+
+@lambda_entry(logger, resolver=app)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

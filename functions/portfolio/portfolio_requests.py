@@ -1,0 +1,182 @@
+"""Read the caller's identity and a portfolio upload out of an API Gateway event.
+
+The owner is the ``sub`` claim that the JWT authorizer verified and placed at
+``requestContext.authorizer.jwt.claims``. Nothing in the body, path, query or
+headers can change it.
+
+A portfolio body has the dashboard routes' formats plus the portfolio's name
+and module: top-level ``name`` and ``module`` fields in a JSON body, form
+fields of the same names in a multipart upload, or query parameters for a
+raw ``text/csv`` body. ``module`` defaults to ``natural_capital``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import email.parser
+import email.policy
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+from nature_risk.config import InputLimits
+from nature_risk.errors import (
+    InputError,
+    PayloadTooLarge,
+    PreconditionRequired,
+    Problem,
+    Unauthorized,
+)
+from nature_risk.portfolio_modules import get_module
+from nature_risk.storage.portfolios import PortfolioDraft
+
+DEFAULT_MODULE = "natural_capital"
+MAX_SUBJECT_LENGTH = 255
+MAX_FIELD_BYTES = 4096
+
+
+def owner_of(event: APIGatewayProxyEventV2) -> str:
+    """Return the verified ``sub`` claim; raise ``Unauthorized`` without one."""
+    request_context = event.raw_event.get("requestContext") or {}
+    authorizer = request_context.get("authorizer") or {}
+    claims = (authorizer.get("jwt") or {}).get("claims") or {}
+    subject = claims.get("sub") if isinstance(claims, Mapping) else None
+    if not isinstance(subject, str) or not 0 < len(subject) <= MAX_SUBJECT_LENGTH:
+        raise Unauthorized("Sign in to use saved portfolios.")
+    return subject
+
+
+def read_body(event: APIGatewayProxyEventV2, limits: InputLimits) -> bytes:
+    """Return the request body's bytes, decoding the base64 API Gateway applied."""
+    raw = event.body or ""
+    too_large = PayloadTooLarge(
+        f"The request body is larger than the limit of {limits.max_body_bytes} "
+        "bytes (MAX_BODY_BYTES)."
+    )
+    if event.is_base64_encoded:
+        if len(raw) > 4 * ((limits.max_body_bytes + 2) // 3) + 2:
+            raise too_large
+        try:
+            body = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            raise InputError(
+                "The request body is not valid base64.",
+                [Problem(field="body", reason="invalid base64")],
+            ) from None
+    else:
+        body = raw.encode("utf-8", "surrogatepass")
+    if len(body) > limits.max_body_bytes:
+        raise too_large
+    return body
+
+
+def _json_fields(body: bytes) -> dict[str, Any]:
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InputError(
+            "The body is not valid JSON.",
+            [Problem(field="body", reason="invalid JSON")],
+        ) from None
+    if not isinstance(document, dict):
+        raise InputError(
+            "The JSON body must be an object with name, module and holdings.",
+            [Problem(field="body", reason="not an object")],
+        )
+    return {key: document.get(key) for key in ("name", "module", "currency")}
+
+
+def _multipart_fields(body: bytes, content_type: str) -> dict[str, Any]:
+    header = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", "replace")
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        header + body
+    )
+    fields: dict[str, Any] = {}
+    if not message.is_multipart():
+        return fields
+    for part in message.iter_parts():
+        if part.get_filename() is not None:
+            continue
+        name = part.get_param("name", header="content-disposition")
+        if name not in {"name", "module"} or name in fields:
+            continue
+        content = part.get_payload(decode=True) or b""
+        if len(content) > MAX_FIELD_BYTES:
+            raise InputError(
+                f"The form field '{name}' is longer than {MAX_FIELD_BYTES} bytes.",
+                [Problem(field=str(name), reason="too long")],
+            )
+        try:
+            fields[str(name)] = content.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(
+                f"The form field '{name}' is not valid UTF-8.",
+                [Problem(field=str(name), reason="invalid UTF-8")],
+            ) from None
+    return fields
+
+
+def portfolio_fields(
+    event: APIGatewayProxyEventV2, body: bytes, content_type: str
+) -> dict[str, Any]:
+    """Return the name, module and currency the request states, where it has them."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type == "application/json":
+        return _json_fields(body)
+    if media_type == "multipart/form-data":
+        return _multipart_fields(body, content_type)
+    query = event.query_string_parameters or {}
+    return {"name": query.get("name"), "module": query.get("module")}
+
+
+def read_draft(event: APIGatewayProxyEventV2, limits: InputLimits) -> PortfolioDraft:
+    """Parse a create or replace request into a draft, with the module's parser."""
+    body = read_body(event, limits)
+    content_type = event.headers.get("content-type") or ""
+    fields = portfolio_fields(event, body, content_type)
+    module = get_module(fields.get("module") or DEFAULT_MODULE)
+    parsed = module.parse(body, content_type, limits)
+    currency = parsed.currency or fields.get("currency")
+    if currency is None:
+        raise InputError(
+            "The portfolio has no currency: add a currency field or column.",
+            [Problem(field="currency", reason="missing")],
+        )
+    return PortfolioDraft(
+        name=fields.get("name"),  # type: ignore[arg-type] - validated on save
+        module=module.name,
+        currency=currency,
+        holdings=parsed.records,
+        options=parsed.options,
+    )
+
+
+def expected_version(event: APIGatewayProxyEventV2, *, required: bool) -> int | None:
+    """Read the version in ``If-Match`` (an ETag such as ``"3"``).
+
+    A missing header raises ``PreconditionRequired`` when ``required``, and
+    so does ``*``, because an update must name the version it replaces. A weak
+    or malformed tag returns -1, which matches no stored version (412).
+    """
+    value = (event.headers.get("if-match") or "").strip()
+    if not value:
+        if required:
+            raise PreconditionRequired(
+                "Send If-Match with the portfolio's ETag to update it."
+            )
+        return None
+    if value == "*":
+        raise PreconditionRequired(
+            "If-Match must be the portfolio's ETag, not *: read the portfolio first."
+        )
+    tag = value.strip('"')
+    if value.startswith("W/") or not tag.isdecimal() or len(tag) > 9:
+        return -1
+    return int(tag)
+
+
+def etag(version: int) -> str:
+    """Format a portfolio version as a strong ETag."""
+    return f'"{version}"'
