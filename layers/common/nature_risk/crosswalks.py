@@ -27,7 +27,7 @@ from nature_risk.encore_files import (
     is_blank,
     read_source,
 )
-from nature_risk.isic import IsicIndex, parse_unique_code
+from nature_risk.isic import IsicCode, IsicIndex, parse_unique_code
 
 if TYPE_CHECKING:
     from nature_risk.knowledge_base import Activity
@@ -126,6 +126,9 @@ def _read_nace_exiobase(
     nace: dict[str, set[int]] = {}
     exiobase: dict[str, tuple[str, set[int]]] = {}
     classes: set[str] = set()
+    # Codes repeat across rows (1124 rows, 419 classes), so parse each once.
+    parsed: dict[str, IsicCode | None] = {}
+    narrowed: dict[tuple[str, str], tuple[int, ...]] = {}
     for offset, record in enumerate(records[1:]):
         row = offset + 2
         if is_blank(record):
@@ -136,7 +139,10 @@ def _read_nace_exiobase(
                 file=file,
                 row=row,
             )
-        code = parse_unique_code(clean_text(record[isic_at]))
+        isic_text = record[isic_at].strip()
+        code = parsed.get(isic_text)
+        if code is None:
+            code = parsed[isic_text] = parse_unique_code(clean_text(isic_text))
         if code is None or code.class_ is None:
             raise KnowledgeBaseError(
                 "is not a four-part ISIC unique code like A_1_11_111",
@@ -163,9 +169,12 @@ def _read_nace_exiobase(
                 "is empty", file=file, row=row, column=clean_text(header[exiobase_at])
             )
         classes.add(code.class_)
-        positions = _narrow(
-            activities, index.activities(code), clean_text(record[class_at])
-        )
+        key = (isic_text, record[class_at])
+        positions = narrowed.get(key)
+        if positions is None:
+            positions = narrowed[key] = _narrow(
+                activities, index.activities(code), clean_text(record[class_at])
+            )
         nace.setdefault(nace_code, set()).update(positions)
         entry = exiobase.setdefault(exiobase_key(sector), (sector, set()))
         entry[1].update(positions)
