@@ -8,8 +8,12 @@ route is finished when its cases are added below.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from types import ModuleType
 
 import pytest
@@ -169,6 +173,188 @@ DASHBOARD_CASES += [
         frozenset({404, 422}),
     ),
 ]
+
+
+@dataclass(frozen=True)
+class UploadRoute:
+    """A dashboard route that takes a portfolio as JSON, CSV or a file upload."""
+
+    path: str
+    rows_key: str
+    # A row whose free-text fields carry markers and whose other fields are valid.
+    valid_row: Callable[[Markers], dict[str, str]]
+    # The module and function the route calls to build the dashboard.
+    deep_target: tuple[str, str]
+
+
+def _csv(rows: list[dict[str, str]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue().encode()
+
+
+def _marked_row(row: dict[str, str], markers: Markers) -> dict[str, str]:
+    return {key: markers.new() for key in row}
+
+
+def _upload_request(route: UploadRoute, body: bytes, content_type: str) -> Request:
+    return Request(
+        "POST", route.path, headers=[("content-type", content_type)], body=body
+    )
+
+
+def _multipart(route: UploadRoute, markers: Markers) -> Request:
+    boundary = "canaryboundary"
+    rows = [route.valid_row(markers), route.valid_row(markers)]
+    parts = [
+        f"--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="file"; filename="{markers.new()}.csv"'
+        "\r\nContent-Type: text/csv\r\n\r\n",
+        _csv(rows).decode(),
+        f"\r\n--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="{markers.new()}"\r\n\r\n'
+        f"{markers.new()}\r\n--{boundary}--\r\n",
+    ]
+    return _upload_request(
+        route,
+        "".join(parts).encode(),
+        f"multipart/form-data; boundary={boundary}",
+    )
+
+
+def _csv_with_marked_headers(route: UploadRoute, markers: Markers) -> Request:
+    rows = []
+    for _ in range(3):
+        row = route.valid_row(markers)
+        row[markers.new()] = markers.new()
+        rows.append(row)
+    # Every row gets the same extra column name as the first.
+    extra = [key for key in rows[0] if key not in route.valid_row(markers)][0]
+    for row in rows[1:]:
+        row[extra] = row.pop([key for key in row if key not in rows[0]][0])
+    return _upload_request(route, _csv(rows), "text/csv")
+
+
+def _broken_csv(route: UploadRoute, markers: Markers) -> Request:
+    header = ",".join(route.valid_row(markers))
+    body = (
+        (
+            f'{header}\r\n"{markers.new()},{markers.new()}\r\n'
+            f"{markers.new()}\x00{markers.new()},\xff\r\n"
+        ).encode("utf-8", "surrogateescape")
+        + b"\xff\xfe"
+        + markers.new().encode()
+    )
+    return _upload_request(route, body, "text/csv")
+
+
+def _json_rows(route: UploadRoute, rows: list[dict]) -> bytes:
+    return json.dumps({route.rows_key: rows}).encode()
+
+
+def _oversize_patch(monkeypatch, markers, module) -> None:
+    monkeypatch.setenv("MAX_BODY_BYTES", "2048")
+
+
+def _deep_patch(target: tuple[str, str]):
+    def patch(monkeypatch, markers, module) -> None:
+        module_name, attribute = target
+        error = ValueError(f"could not convert string to float: '{markers.new()}'")
+        monkeypatch.setattr(_module(module_name), attribute, raise_deep(error))
+
+    return patch
+
+
+def upload_cases(route: UploadRoute) -> list[CanaryCase]:
+    """Build the canary cases every dashboard upload route needs."""
+    key = f"POST {route.path}"
+
+    def valid(m: Markers) -> Request:
+        rows = [route.valid_row(m) for _ in range(3)]
+        return _upload_request(route, _json_rows(route, rows), "application/json")
+
+    def wrong_types(m: Markers) -> Request:
+        row = route.valid_row(m)
+        rows = [_marked_row(row, m), {k: [m.new()] for k in row}, {m.new(): 1}]
+        return _upload_request(route, _json_rows(route, rows), "application/json")
+
+    def malformed_json(m: Markers) -> Request:
+        body = f'{{"{route.rows_key}": [{{"{m.new()}": "{m.new()}", '.encode()
+        return _upload_request(route, body, "application/json")
+
+    def oversize(m: Markers) -> Request:
+        rows = [route.valid_row(m) for _ in range(60)]
+        return _upload_request(route, _json_rows(route, rows), "application/json")
+
+    def csv_marked_cells(m: Markers) -> Request:
+        row = route.valid_row(m)
+        rows = [route.valid_row(m), _marked_row(row, m), _marked_row(row, m)]
+        return _upload_request(route, _csv(rows), "text/csv")
+
+    rejected = frozenset({400, 413, 415, 422})
+    return [
+        CanaryCase(key, "valid", valid, OK),
+        CanaryCase(key, "wrong_types", wrong_types, rejected),
+        CanaryCase(key, "malformed_json", malformed_json, rejected),
+        CanaryCase(key, "oversize", oversize, frozenset({413}), patch=_oversize_patch),
+        CanaryCase(key, "csv_cells", csv_marked_cells, rejected | OK),
+        CanaryCase(
+            key,
+            "csv_headers",
+            lambda m: _csv_with_marked_headers(route, m),
+            rejected | OK,
+        ),
+        CanaryCase(key, "broken_csv", lambda m: _broken_csv(route, m), rejected),
+        CanaryCase(key, "multipart", lambda m: _multipart(route, m), rejected | OK),
+        CanaryCase(
+            key,
+            "deep_error",
+            valid,
+            SERVER_ERROR,
+            patch=_deep_patch(route.deep_target),
+        ),
+    ]
+
+
+UPLOAD_ROUTES = [
+    UploadRoute(
+        "/dashboards/natural-capital",
+        "holdings",
+        lambda m: {"name": m.new("Acme "), "code": "0111", "amount": "1000.50"},
+        ("dashboard_natural_capital", "build_dashboard"),
+    ),
+    UploadRoute(
+        "/dashboards/mining",
+        "assets",
+        lambda m: {
+            "name": m.new("Mine "),
+            "company": m.new(),
+            "latitude": "-23.45",
+            "longitude": "-68.95",
+            "commodity": "copper",
+            "status": "operating",
+            "amount": "1000000",
+            "country": "CL",
+        },
+        ("dashboard_biodiversity", "build_mining_dashboard"),
+    ),
+    UploadRoute(
+        "/dashboards/agriculture",
+        "holdings",
+        lambda m: {
+            "company": m.new("Farms "),
+            "commodity": "wheat",
+            "country": "FR",
+            "production_tonnes": "50000",
+            "amount": "250000",
+        },
+        ("dashboard_biodiversity", "build_agriculture_dashboard"),
+    ),
+]
+for upload_route in UPLOAD_ROUTES:
+    DASHBOARD_CASES += upload_cases(upload_route)
 
 API_CASES: dict[str, list[CanaryCase]] = {
     "dashboard": DASHBOARD_CASES,
