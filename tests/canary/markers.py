@@ -43,6 +43,11 @@ def _marker_number(index: int) -> str:
     return "".join(out)
 
 
+def marker_for(number: int) -> str:
+    """Return the marker of ``number``; different numbers below 60 million differ."""
+    return "Q" + _marker_number(number * 104_729)
+
+
 @dataclass
 class Markers:
     """A source of unique markers, each remembered so a search can find it later."""
@@ -52,7 +57,7 @@ class Markers:
 
     def new(self, prefix: str = "") -> str:
         """Return a new marker, optionally after ``prefix`` (kept out of the search)."""
-        marker = "Q" + _marker_number(next(self._counter) * 104_729)
+        marker = marker_for(next(self._counter))
         self.issued.append(marker)
         return f"{prefix}{marker}"
 
