@@ -3,17 +3,15 @@
 Dashboard routes accept ``application/json``, ``text/csv`` (as text or base64,
 as API Gateway delivers it) and ``multipart/form-data`` (a browser's file
 upload, always base64). The size limit is checked on the encoded body before
-any decoding, and again on the decoded bytes.
+any decoding, and again on the decoded bytes. The portfolio parsers in the
+layer read the decoded body, the multipart parts included.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import email.parser
-import email.policy
-from dataclasses import dataclass, field
-from email.message import Message
+from dataclasses import dataclass
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from nature_risk.config import InputLimits
@@ -29,19 +27,17 @@ CSV = "text/csv"
 MULTIPART = "multipart/form-data"
 ACCEPTED_MEDIA_TYPES = (JSON, CSV, MULTIPART)
 
-# The multipart part that carries the portfolio file.
-FILE_FIELD = "file"
-# Form fields that are not the file but are short option values.
-MAX_FIELD_BYTES = 1024
-
 
 @dataclass(frozen=True, slots=True)
 class Upload:
-    """A portfolio upload: the portfolio's bytes, its media type, the form fields."""
+    """A portfolio upload: the decoded body and its full Content-Type value.
 
-    content: bytes
-    media_type: str
-    fields: dict[str, str] = field(default_factory=dict)
+    The Content-Type keeps its parameters, because a multipart body needs its
+    boundary and a CSV body may name its charset.
+    """
+
+    body: bytes
+    content_type: str
 
 
 def media_type_of(content_type: str | None) -> str:
@@ -88,109 +84,31 @@ def read_body(event: APIGatewayProxyEventV2, limits: InputLimits) -> bytes:
     return body
 
 
-def read_upload(
-    event: APIGatewayProxyEventV2,
-    limits: InputLimits,
-    option_fields: frozenset[str] = frozenset(),
-) -> Upload:
-    """Read the portfolio upload of a dashboard request.
+def read_upload(event: APIGatewayProxyEventV2, limits: InputLimits) -> Upload:
+    """Read a dashboard request's body and Content-Type for the portfolio parser.
 
-    Multipart fields named in ``option_fields`` are kept in ``Upload.fields``;
-    any other field but the file is ignored, as form submit buttons send some.
-
-    Raises ``UnsupportedMediaType`` (415) for any other Content-Type,
-    ``PayloadTooLarge`` (413) and ``InputError`` (400) for a bad body.
+    Raises ``UnsupportedMediaType`` (415) for any Content-Type but JSON, CSV
+    and multipart, before the body is decoded, then as ``read_body`` does.
     """
     content_type = event.headers.get("content-type") or ""
-    media_type = media_type_of(content_type)
-    if media_type not in ACCEPTED_MEDIA_TYPES:
+    if media_type_of(content_type) not in ACCEPTED_MEDIA_TYPES:
         raise UnsupportedMediaType(
             "Content-Type must be application/json, text/csv or multipart/form-data."
         )
-
     body = read_body(event, limits)
     if not body.strip():
         raise InputError(
             "The request body is empty.", [Problem(reason="missing", field="body")]
         )
-    if media_type == MULTIPART:
-        return _read_multipart(content_type, body, option_fields)
-    return Upload(content=body, media_type=media_type)
-
-
-def _read_multipart(
-    content_type: str, body: bytes, option_fields: frozenset[str]
-) -> Upload:
-    header = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n"
-    try:
-        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-            header.encode("utf-8", errors="replace") + body
-        )
-    except (ValueError, TypeError, LookupError):
-        message = None
-    if message is None or not message.is_multipart() or message.defects:
-        raise InputError(
-            "The multipart/form-data body is invalid: it needs a boundary and"
-            " well-formed parts.",
-            [Problem(reason="invalid multipart body", field="body")],
-        )
-
-    file_part: Message | None = None
-    fields: dict[str, str] = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if not isinstance(name, str) or not name:
-            continue
-        if name == FILE_FIELD or part.get_filename():
-            if file_part is not None:
-                raise InputError(
-                    "Send exactly one file in the multipart body.",
-                    [Problem(reason="more than one file", field=FILE_FIELD)],
-                )
-            file_part = part
-            continue
-        if name in option_fields:
-            fields[name] = _field_text(name, part)
-
-    if file_part is None:
-        raise InputError(
-            "The multipart body has no file part: send the portfolio as field"
-            f" '{FILE_FIELD}'.",
-            [Problem(reason="missing", field=FILE_FIELD)],
-        )
-    content = file_part.get_payload(decode=True)
-    if not isinstance(content, bytes) or not content.strip():
-        raise InputError(
-            "The uploaded file is empty.", [Problem(reason="missing", field=FILE_FIELD)]
-        )
-    declared = media_type_of(file_part.get_content_type())
-    # Browsers label .csv files in many ways (text/csv, application/vnd.ms-excel,
-    # application/octet-stream), so anything but JSON is read as CSV.
-    media_type = JSON if declared == JSON else CSV
-    return Upload(content=content, media_type=media_type, fields=fields)
-
-
-def _field_text(name: str, part: Message) -> str:
-    payload = part.get_payload(decode=True)
-    raw = payload if isinstance(payload, bytes) else b""
-    if len(raw) > MAX_FIELD_BYTES:
-        raise InputError(
-            f"The form field '{name}' is longer than {MAX_FIELD_BYTES} bytes.",
-            [Problem(reason="too long", field=name)],
-        )
-    try:
-        return raw.decode("utf-8").strip()
-    except UnicodeDecodeError:
-        raise InputError(
-            f"The form field '{name}' is not UTF-8 text.",
-            [Problem(reason="not UTF-8", field=name)],
-        ) from None
+    return Upload(body=body, content_type=content_type)
 
 
 def parse_flag(value: object, name: str) -> bool:
-    """Read an option flag from a form field or JSON value (true/false, 1/0, yes/no)."""
+    """Read an option flag from a JSON value or text (true/false, 1/0, yes/no)."""
     if isinstance(value, bool):
         return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
     if isinstance(value, str):
         text = value.strip().lower()
         if text in {"true", "1", "yes", "on"}:

@@ -6,6 +6,7 @@ import base64
 import http.client
 import json
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -65,11 +66,16 @@ def echo_server() -> Iterator[LocalApiServer]:
 
 
 @pytest.fixture(scope="module")
-def dashboard_server() -> Iterator[LocalApiServer]:
-    server = LocalApiServer(build_routes(), port=0, quiet=True)
-    server.start()
-    yield server
-    server.stop()
+def dashboard_server(
+    encore_dir: Path, biodiversity_dir: Path
+) -> Iterator[LocalApiServer]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ENCORE_KB_DIR", str(encore_dir))
+        patch.setenv("BIODIVERSITY_DATA_DIR", str(biodiversity_dir))
+        server = LocalApiServer(build_routes(), port=0, quiet=True)
+        server.start()
+        yield server
+        server.stop()
 
 
 def _request(
