@@ -94,6 +94,12 @@ SINGLE_CODES = [
         "Production of electricity by wind",
         [POWER + "wind-energy-production"],
     ),
+    (
+        "Incineration of waste: Food",
+        "exiobase_sector",
+        "Incineration of waste: Food",
+        None,
+    ),
     ("10101010", "gics_sub_industry", "10101010", ["B_9_91"]),
     ("10101010.0", "gics_sub_industry", "10101010", ["B_9_91"]),
 ]

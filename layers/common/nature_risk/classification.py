@@ -1,4 +1,4 @@
-"""Resolve holdings' activity codes to ENCORE activities, and say how.
+"""Resolve holdings' activity codes to ENCORE activities and record the method.
 
 Accepted forms (case and spaces ignored):
 
@@ -44,12 +44,12 @@ REASONS = {
     "no_crosswalk": "The release has no crosswalk for this kind of code.",
 }
 
+_ACTIVITY_ID = re.compile(r"[A-U]_\d[\d_]*:[A-Z0-9-]+")
 _GICS = re.compile(r"(\d{8})(?:\.0+)?")
 _FLOAT = re.compile(r"([A-U]?)(\d{1,4})\.0")
 _NACE = re.compile(r"([A-U]?)(\d{1,2})\.(\d{1,2})")
 _DIGITS = re.compile(r"([A-U]?)(\d{1,4})")
 _SECTION = re.compile(r"[A-U]")
-_TRAILING_BRACKETS = re.compile(r"\s*\([^()]*\)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,7 @@ class Reading:
 
 @dataclass(frozen=True, slots=True)
 class Resolution:
-    """How one distinct code resolved.
+    """The outcome of resolving one distinct code.
 
     ``status`` is ``matched``, ``ambiguous`` or ``unmatched``. A match carries
     the activity positions (into ``KnowledgeBase.activities``), the scheme
@@ -221,7 +221,7 @@ class Classifier:
         compact = text.replace(" ", "").upper()
         if not compact:
             return _Candidates([], failure="missing_code")
-        if ":" in compact:
+        if _ACTIVITY_ID.fullmatch(compact):
             return self._activity_id(compact)
         if "_" in compact:
             return self._unique_code(compact)

@@ -8,6 +8,7 @@ so EXIOBASE ``Production of electricity by wind`` maps to wind energy alone.
 
 from __future__ import annotations
 
+import io
 import re
 import threading
 from dataclasses import dataclass, field
@@ -58,7 +59,7 @@ class Crosswalks:
     ``nace`` maps a padded NACE class (``01.11``), ``nace_groups`` a NACE group
     (``01.1``) and ``exiobase`` a sector key (see ``exiobase_key``) to activity
     positions. A sector name also matches without its trailing EXIOBASE code
-    in brackets when that shorter name is unique. ``isic_classes`` holds every
+    in brackets when that shorter name is unique. ``isic_classes`` contains every
     ISIC Rev.4 class code the crosswalks name. The GICS map is read on first
     use because the xlsx reader is slow to import.
     """
@@ -101,8 +102,8 @@ def _narrow(
     """Keep the activity the crosswalk names when a code covers several rows."""
     if len(positions) < 2 or not class_name:
         return positions
-    wanted = class_name.casefold()
-    named = tuple(p for p in positions if activities[p].name.casefold() == wanted)
+    expected = class_name.casefold()
+    named = tuple(p for p in positions if activities[p].name.casefold() == expected)
     return named or positions
 
 
@@ -189,8 +190,7 @@ def _read_gics(
     source: SourceFile, activities: tuple[Activity, ...], index: IsicIndex
 ) -> dict[str, tuple[int, ...]]:
     """Read the GICS workbook's first sheet into sub-industry -> activities."""
-    import io
-
+    # Imported here because importing openpyxl is slow and few requests need it.
     import openpyxl
 
     file = source.relative_path

@@ -150,9 +150,9 @@ def find_header(
     Some files put a title record above the header, so the first few records
     are searched.
     """
-    wanted = header_key(first_cell)
+    expected = header_key(first_cell)
     for index, record in enumerate(records[:search_rows]):
-        if record and header_key(record[0]).startswith(wanted):
+        if record and header_key(record[0]).startswith(expected):
             return index
     raise KnowledgeBaseError(
         f"header row not found in the first {search_rows} rows",

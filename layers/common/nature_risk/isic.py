@@ -76,8 +76,8 @@ def parse_unique_code(text: str) -> IsicCode | None:
 class IsicIndex:
     """Activity positions by ISIC section, division, group and class.
 
-    ``groups`` holds every activity inside a group (its group-level row, or
-    its class-level rows); ``group_rows`` holds only rows rated at group level
+    ``groups`` contains every activity inside a group (its group-level row, or
+    its class-level rows); ``group_rows`` contains only rows rated at group level
     without a class code, the rows that contain any class of that group.
     """
 

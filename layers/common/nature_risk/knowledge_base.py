@@ -13,6 +13,7 @@ so the highest of several ratings is the minimum position.
 from __future__ import annotations
 
 import functools
+import io
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -84,10 +85,10 @@ _LABEL_STOPWORDS = frozenset({"and", "of", "to", "the", "service", "services"})
 class Activity:
     """One ENCORE economic activity (a row of the rating files).
 
-    ``activity_id`` is the code a holding may use to select exactly this row:
-    the ISIC unique code, or for codes shared by several rows (the nine
-    ``D_35_351`` power rows) the code, a colon and the class name in lower
-    case with hyphens, e.g. ``D_35_351:solar-energy-production``.
+    ``activity_id`` is the code a holding may use to select exactly this row.
+    It is the ISIC unique code, unless several rows share that code (the nine
+    ``D_35_351`` power rows). Those rows add a colon and the class name in
+    lower case with hyphens, e.g. ``D_35_351:solar-energy-production``.
     """
 
     activity_id: str
@@ -158,7 +159,7 @@ class ExplanatoryNote:
 
 @dataclass(frozen=True, slots=True)
 class Release:
-    """Which release was loaded, where its name comes from, and its file hashes.
+    """The loaded release: its name, the source of that name, and file hashes.
 
     ``name_source`` is ``configured`` (ENCORE_RELEASE_NAME), ``overview``
     (the release's overview workbook), ``folder`` (the folder name) or
@@ -603,8 +604,6 @@ def _overview_version(source: SourceFile) -> str | None:
 
     Scanning the workbook's XML avoids importing openpyxl at start-up.
     """
-    import io
-
     try:
         with zipfile.ZipFile(io.BytesIO(source.data)) as workbook:
             strings = workbook.read("xl/sharedStrings.xml").decode("utf-8")

@@ -20,7 +20,6 @@ from nature_risk.classification import REASONS, Classifier, Resolution
 from nature_risk.errors import InputError, Problem
 from nature_risk.knowledge_base import RATINGS, SCORES, KnowledgeBase
 
-HIGH_RATINGS = ("VH", "H")
 _RATED = 5  # positions 0..4 of RATINGS are VH..VL; ND and N/A are not rated
 _HIGH = 2  # positions 0..1 are VH and H
 _SCORE_BY_POSITION = np.array([s if s is not None else 0.0 for s in SCORES])
@@ -82,7 +81,7 @@ def build_dashboard(
 
     Holdings without amounts (``amounts is None``) count one each. Raises
     ``InputError`` when an amount is negative or not finite, or when the
-    water supply exclusion is asked for and the release has no such service.
+    water supply exclusion is requested and the release has no such service.
     """
     options = options or DashboardOptions()
     count = len(holdings.codes)
