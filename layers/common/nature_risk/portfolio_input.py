@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,7 @@ import pandas as pd
 from nature_risk.amounts import parse_amounts, parse_currency
 from nature_risk.config import InputLimits
 from nature_risk.errors import InputError, Problem
-from nature_risk.tabular import Table, find_column, read_table
+from nature_risk.tabular import Table, find_column, read_table, whitespace_rows
 
 CODE_ALIASES = (
     "code",
@@ -103,7 +103,7 @@ _LIST_INDEX = re.compile(r"\[(\d+)\]")
 TEMPLATE_ROWS = (
     ("name", "code", "amount"),
     ("Example Farms Ltd", "0111", "2500000"),
-    ("Example Dairy Cooperative", "A_1_10_105", "1200000.50"),
+    ("Example Dairy Cooperative", "C_10_105", "1200000.50"),
     ("Example Power Generation plc", "D3510", "4000000"),
 )
 
@@ -154,6 +154,17 @@ def parse_holdings(
 
     codes = _clean_codes(table.frame[code_column])
     missing = codes == ""
+    if missing.any() and table.source != "json":
+        # Rows of spaces look blank in a spreadsheet, so they are dropped too.
+        blank = whitespace_rows(table, missing)
+        if blank.any():
+            table = _without_rows(table, blank)
+            codes = codes[~blank]
+            missing = missing[~blank]
+        if len(table.frame) == 0:
+            raise InputError(
+                "The portfolio has no holdings.", [Problem(reason="no holdings")]
+            )
     problems += [
         table.problem(row, "code", "missing code") for row in table.rows[missing]
     ]
@@ -197,6 +208,14 @@ def natural_capital_template_csv() -> bytes:
     """
     lines = [",".join(row) for row in TEMPLATE_ROWS]
     return ("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+def _without_rows(table: Table, drop: np.ndarray) -> Table:
+    return replace(
+        table,
+        frame=table.frame.loc[~drop].reset_index(drop=True),
+        rows=table.rows[~drop],
+    )
 
 
 def _problem_order(problem: Problem) -> tuple[int, int, str]:

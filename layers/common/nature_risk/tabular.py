@@ -75,7 +75,7 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 # Zip (xlsx, ods) and OLE2 (xls) containers: a workbook, not a CSV file.
 _WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
-_SEP_LINE = re.compile(r"sep=(.)[ \t]*(?:\r\n|\r|\n|$)", re.IGNORECASE)
+_SEP_LINE = re.compile(r"sep=([^\r\n\"])[ \t]*(?:\r\n|\r|\n|$)", re.IGNORECASE)
 _BOUNDARY = re.compile(r"""boundary\s*=\s*(?:"([^"]{1,200})"|([^;\s"]{1,200}))""", re.I)
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 
@@ -219,11 +219,16 @@ def _is_blank(record: Sequence[str]) -> bool:
     return all(not cell.strip() for cell in record)
 
 
+def _is_blank_line(record: Sequence[str]) -> bool:
+    """Tell whether a record is blank under any candidate delimiter (``,,`` too)."""
+    return not "".join(record).strip("".join(DELIMITERS) + " ")
+
+
 def _sample_records(sample: str, delimiter: str, complete: bool) -> list[list[str]]:
-    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
     try:
+        reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
         records = list(itertools.islice(reader, SNIFF_RECORDS + 1))
-    except csv.Error:
+    except (csv.Error, ValueError):  # ValueError: a delimiter csv cannot use
         return []
     if not complete and len(records) > 1:
         records.pop()  # may be cut in the middle
@@ -251,7 +256,7 @@ def _sniff(text: str) -> tuple[str, int, list[str]]:
     chosen_records: list[list[str]] = []
     for delimiter in candidates:
         records = _sample_records(sample, delimiter, complete)
-        body = [record for record in records if not _is_blank(record)]
+        body = [record for record in records if not _is_blank_line(record)]
         if not body:
             continue
         width = len(body[0])
@@ -261,14 +266,14 @@ def _sniff(text: str) -> tuple[str, int, list[str]]:
         score = (consistent if width > 1 else 0.0, width)
         if best is None or score > best:
             best, chosen, chosen_records = score, delimiter, records
-    if not chosen_records or all(_is_blank(record) for record in chosen_records):
+    if not chosen_records or all(_is_blank_line(record) for record in chosen_records):
         raise InputError(
             "The file has no header row.", [Problem(reason="missing header", row=1)]
         )
 
     blank_before = 0
     for record in chosen_records:
-        if not _is_blank(record):
+        if not _is_blank_line(record):
             break
         blank_before += 1
     return chosen, leading + blank_before, chosen_records[blank_before]
@@ -403,54 +408,47 @@ def _read_csv(
             "The file has no header row.", [Problem(reason="missing header", row=1)]
         ) from None
 
-    return _finish_table(frame, names, skip, float_positions, decimal, limits)
+    return _finish_table(frame, header, skip, float_positions, decimal, limits)
 
 
 def _finish_table(
     frame: pd.DataFrame,
-    names: list[str],
+    header: list[str],
     skip: int,
     float_positions: list[int],
     decimal: str,
     limits: InputLimits,
 ) -> Table:
-    """Name the columns, drop blank rows and trailing empty columns, count rows."""
+    """Name the columns, drop blank rows and unnamed empty columns, count rows."""
+    names = _unique_names(header)
     width = min(len(names), frame.shape[1])
     frame = frame.iloc[:, :width]
     frame.columns = names[:width]
     float_columns = {
         names[position] for position in float_positions if position < width
     }
-
-    blank_cells = []
     for column in frame.columns:
-        values = frame[column]
-        if column in float_columns:
-            blank_cells.append(np.isnan(values.to_numpy(dtype=np.float64)))
-            continue
-        if values.hasnans:  # missing cells of short rows
-            values = values.fillna("")
-            frame[column] = values
-        blank_cells.append(values.to_numpy() == "")
+        if column not in float_columns and frame[column].hasnans:
+            frame[column] = frame[column].fillna("")  # missing cells of short rows
+
     # The header is one record after the skipped ones; data starts one later.
     rows = np.arange(len(frame), dtype=np.int64) + (skip + 2)
-    if blank_cells:
-        blank_rows = np.logical_and.reduce(blank_cells)
-        if blank_rows.any():
-            keep = ~blank_rows
-            frame = frame.loc[keep].reset_index(drop=True)
-            rows = rows[keep]
-
+    blank_rows = _blank_rows(frame, float_columns)
+    if blank_rows.any():
+        keep = ~blank_rows
+        frame = frame.loc[keep].reset_index(drop=True)
+        rows = rows[keep]
     if len(frame) > limits.max_rows:
         raise PayloadTooLarge(
             f"The file has more than the limit of {limits.max_rows} rows."
         )
 
-    empty = [
-        column
-        for column, cells in zip(frame.columns, blank_cells, strict=True)
-        if column.startswith("column_") and bool(np.all(cells))
+    unnamed = [
+        names[position]
+        for position, cell in enumerate(header[:width])
+        if not normalise_header(cell)
     ]
+    empty = [column for column in unnamed if _blank_cells(frame[column]).all()]
     if empty:
         frame = frame.drop(columns=empty)
     return Table(
@@ -460,6 +458,40 @@ def _finish_table(
         source="csv",
         decimal=decimal,
     )
+
+
+def _blank_cells(values: pd.Series) -> np.ndarray:
+    """Flag empty cells (NaN in float columns)."""
+    if values.dtype.kind == "f":
+        return np.isnan(values.to_numpy(dtype=np.float64))
+    return values.to_numpy() == ""
+
+
+def _blank_rows(frame: pd.DataFrame, float_columns: set[str]) -> np.ndarray:
+    """Flag rows whose cells are all empty."""
+    blank = np.ones(len(frame), dtype=bool)
+    for column in frame.columns:
+        blank &= _blank_cells(frame[column])
+    return blank
+
+
+def whitespace_rows(table: Table, candidates: np.ndarray) -> np.ndarray:
+    """Flag which candidate rows have only whitespace in every cell.
+
+    ``read_table`` drops rows whose cells are all empty, a vectorised check.
+    Callers pass the few rows that miss a required value (a boolean mask over
+    ``table.frame``) to find the whitespace-only ones, which are blank too.
+    """
+    positions = np.flatnonzero(candidates)
+    blank = np.zeros(len(table.frame), dtype=bool)
+    blank[positions] = True
+    for column in table.frame.columns:
+        values = table.frame[column].to_numpy()[positions]
+        if table.frame[column].dtype.kind == "f":
+            blank[positions] &= np.isnan(values.astype(np.float64))
+        else:
+            blank[positions] &= [not str(cell).strip() for cell in values]
+    return blank
 
 
 # JSON ----------------------------------------------------------------------
@@ -472,10 +504,7 @@ def _reject_constant(name: str) -> object:
 def _read_json(body: bytes, limits: InputLimits, records_field: str | None) -> Table:
     """Read a JSON body: an object containing a list of records, or a bare list."""
     try:
-        # Numbers stay text so that they take the same parsing path as CSV cells.
-        document = json.loads(
-            body, parse_float=str, parse_int=str, parse_constant=_reject_constant
-        )
+        document = json.loads(body, parse_constant=_reject_constant)
     except json.JSONDecodeError as error:
         raise InputError(
             f"The body is not valid JSON (line {error.lineno}, column {error.colno})."
@@ -538,6 +567,9 @@ def _read_json(body: bytes, limits: InputLimits, records_field: str | None) -> T
                 cell = ""
             elif isinstance(value, str):
                 cell = value
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                # Numbers become text, so they take the same parsing path as CSV.
+                cell = str(value)
             else:  # true, false, an object or a list
                 problems.append(
                     Problem(
