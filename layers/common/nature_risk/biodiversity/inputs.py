@@ -8,6 +8,7 @@ dashboard route. Problems name a row and a field, never the cell's value.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,6 +17,8 @@ import numpy as np
 from nature_risk.config import InputLimits
 from nature_risk.errors import InputError, Problem
 from nature_risk.tabular import Table, find_column
+
+_LIST_INDEX = re.compile(r"\[(\d+)\]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,12 +116,22 @@ def raise_problems(problems: list[Problem], limits: InputLimits, what: str) -> N
     """Raise one InputError listing every problem, capped at ``max_row_errors``."""
     if not problems:
         return
+    problems = sorted(problems, key=_problem_order)
     cap = limits.max_row_errors
     raise InputError(
-        f"{len(problems)} problems in the {what}: fix the rows and fields listed.",
+        f"The {what} are invalid: fix the {len(problems)} listed "
+        f"{'problem' if len(problems) == 1 else 'problems'}.",
         problems[:cap],
         truncated=len(problems) > cap,
     )
+
+
+def _problem_order(problem: Problem) -> tuple[int, str]:
+    """Order by CSV row, or by JSON list index for fields like ``assets[3].x``."""
+    if problem.row is not None:
+        return (problem.row, problem.field or "")
+    match = _LIST_INDEX.search(problem.field or "")
+    return (int(match.group(1)) if match else -1, problem.field or "")
 
 
 def finite_or_none(value: float) -> float | None:

@@ -1,0 +1,152 @@
+"""The mining and agriculture routes, called through the dashboard handler."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from tests.canary.capture import capture_output
+from tests.events import (
+    csv_event,
+    http_event,
+    json_event,
+    lambda_context,
+    multipart_event,
+)
+from tests.functions import load_function
+
+MINING_CSV = (
+    "name,company,latitude,longitude,commodity,status,amount,country\n"
+    "Escondida,Quillion Mining,-24.27,-69.07,copper,operating,1000,CL\n"
+    "Iowa pit,Quillion Mining,41.96,-93.46,gravel,closed,50,US\n"
+)
+AGRICULTURE_CSV = (
+    "company,commodity,country,production_tonnes,area_hectares,amount\n"
+    "Quillion Farms,wheat,FR,68427,,100\n"
+)
+
+
+@pytest.fixture(scope="module")
+def dashboard(encore_dir: Path, biodiversity_dir: Path) -> Iterator[ModuleType]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ENCORE_KB_DIR", str(encore_dir))
+        patch.setenv("BIODIVERSITY_DATA_DIR", str(biodiversity_dir))
+        patch.delenv("BIODIVERSITY_PACKS_DIR", raising=False)
+        yield load_function("dashboard")
+
+
+def call(dashboard: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
+    return dashboard.lambda_handler(event, lambda_context())
+
+
+def body_of(response: dict[str, Any]) -> Any:
+    body = response["body"]
+    if response.get("isBase64Encoded"):
+        body = base64.b64decode(body).decode("utf-8")
+    return body
+
+
+@pytest.mark.parametrize("module", ["mining.csv", "agriculture.csv"])
+def test_template_served(dashboard, module):
+    response = call(dashboard, http_event("GET", f"/templates/{module}"))
+    assert response["statusCode"] == 200
+    assert body_of(response).lstrip("\ufeff").splitlines()[0].count(",") >= 5
+
+
+def test_mining_template_parses_as_upload(dashboard):
+    template = body_of(call(dashboard, http_event("GET", "/templates/mining.csv")))
+    response = call(dashboard, csv_event("/dashboards/mining", template))
+    assert response["statusCode"] == 200
+    assert json.loads(body_of(response))["summary"]["assets"] == 1
+
+
+def test_agriculture_template_parses_as_upload(dashboard):
+    template = body_of(call(dashboard, http_event("GET", "/templates/agriculture.csv")))
+    response = call(dashboard, csv_event("/dashboards/agriculture", template))
+    assert response["statusCode"] == 200
+    assert json.loads(body_of(response))["summary"]["holdings"] == 2
+
+
+def test_mining_csv(dashboard):
+    response = call(dashboard, csv_event("/dashboards/mining", MINING_CSV))
+    assert response["statusCode"] == 200
+    result = json.loads(body_of(response))
+    assert result["assets"][0]["ecoregion"]["name"] == "Atacama desert"
+    assert result["assets"][1]["tier"] == "tier_2"
+
+
+def test_mining_multipart(dashboard):
+    files = {"file": ("mines.csv", MINING_CSV.encode(), "text/csv")}
+    response = call(dashboard, multipart_event("/dashboards/mining", files))
+    assert response["statusCode"] == 200
+    assert json.loads(body_of(response))["summary"]["assets"] == 2
+
+
+def test_mining_json(dashboard):
+    payload = {
+        "assets": [{"latitude": -24.27, "longitude": -69.07, "status": "operating"}]
+    }
+    response = call(dashboard, json_event("/dashboards/mining", payload))
+    assert response["statusCode"] == 200
+    assert json.loads(body_of(response))["assets"][0]["row"] == 0
+
+
+def test_mining_row_errors_are_400(dashboard):
+    response = call(
+        dashboard, csv_event("/dashboards/mining", "latitude,longitude\n0,0\n95,1\n")
+    )
+    assert response["statusCode"] == 400
+    problems = json.loads(body_of(response))["error"]["problems"]
+    assert [(p["row"], p["field"]) for p in problems] == [
+        (2, "latitude"),
+        (3, "latitude"),
+    ]
+
+
+def test_mining_wrong_media_type_is_415(dashboard):
+    event = http_event(
+        "POST", "/dashboards/mining", headers={"content-type": "text/xml"}, body=b"<a/>"
+    )
+    assert call(dashboard, event)["statusCode"] == 415
+
+
+def test_mining_body_limit_is_413(dashboard, monkeypatch):
+    monkeypatch.setenv("MAX_BODY_BYTES", "64")
+    response = call(dashboard, csv_event("/dashboards/mining", MINING_CSV))
+    assert response["statusCode"] == 413
+
+
+def test_agriculture_csv(dashboard):
+    response = call(dashboard, csv_event("/dashboards/agriculture", AGRICULTURE_CSV))
+    assert response["statusCode"] == 200
+    result = json.loads(body_of(response))
+    assert result["holdings"][0]["footprint_hectares"] == pytest.approx(10_000.0)
+    assert result["knowledge_base"]["release"]
+
+
+def test_agriculture_row_errors_are_400(dashboard):
+    response = call(
+        dashboard,
+        csv_event("/dashboards/agriculture", "commodity,country,tonnes\n,FR,1\n"),
+    )
+    assert response["statusCode"] == 400
+
+
+def test_logs_carry_no_input(dashboard):
+    secret = "Quillion"
+    with capture_output() as output:
+        call(dashboard, csv_event("/dashboards/mining", MINING_CSV))
+        call(dashboard, csv_event("/dashboards/agriculture", AGRICULTURE_CSV))
+        bad = "latitude,longitude\n-24.27,999\n"
+        call(dashboard, csv_event("/dashboards/mining", bad))
+    logs = output.getvalue()
+    assert "Request completed" in logs
+    assert secret not in logs
+    assert "-24.27" not in logs
+    assert "-69.07" not in logs
