@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from dashboard_openapi import UploadBody, document_upload, responses
-from dashboard_reference import ReleaseInfo
+from dashboard_reference import CodeResolution, ReleaseInfo
 from dashboard_templates import register_template
 from dashboard_uploads import parse_flag, read_upload
 from nature_risk.config import InputLimits
@@ -159,31 +159,6 @@ class Heatmaps(_Closed):
 
     dependencies: Heatmap
     pressures: Heatmap
-
-
-class CodeReading(_Closed):
-    """One way an ambiguous code can be read."""
-
-    scheme: str
-    level: str | None
-    code: str
-    zeros_restored: bool
-    activity_count: int
-
-
-class CodeResolution(_Closed):
-    """How one distinct code resolved to ENCORE activities, or why it did not."""
-
-    status: Literal["matched", "ambiguous", "unmatched"]
-    method: str | None = None
-    code: str | None = None
-    zeros_restored: bool | None = None
-    decided_by: str | None = None
-    activities: list[str] | None = None
-    rating_is_max_over_activities: bool | None = None
-    reason: str | None = None
-    message: str | None = None
-    readings: list[CodeReading] | None = None
 
 
 class HoldingIndex(_Closed):

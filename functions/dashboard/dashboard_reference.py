@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from dashboard_openapi import responses
-from nature_risk.isic import IsicCode, parse_unique_code
-from nature_risk.knowledge_base import Activity, KnowledgeBase, get_knowledge_base
+from nature_risk import reference
+from nature_risk.knowledge_base import get_knowledge_base
 from pydantic import BaseModel, ConfigDict, Field
 
 router = Router()
 
 TAGS = ["Reference data"]
-MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
 
 
@@ -79,6 +78,42 @@ class ActivityItem(BaseModel):
     division: CodeName
     group: CodeName
     class_: CodeName = Field(alias="class")
+    dependencies: dict[str, str] | None = Field(
+        default=None,
+        description="Rating per ecosystem service, with include_ratings=true.",
+    )
+    pressures: dict[str, str] | None = Field(
+        default=None, description="Rating per pressure, with include_ratings=true."
+    )
+
+
+class CodeReading(BaseModel):
+    """One way an ambiguous code can be read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scheme: str
+    level: str | None
+    code: str
+    zeros_restored: bool
+    activity_count: int
+
+
+class CodeResolution(BaseModel):
+    """How one code resolved to ENCORE activities, or why it did not."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["matched", "ambiguous", "unmatched"]
+    method: str | None = None
+    code: str | None = None
+    zeros_restored: bool | None = None
+    decided_by: str | None = None
+    activities: list[str] | None = None
+    rating_is_max_over_activities: bool | None = None
+    reason: str | None = None
+    message: str | None = None
+    readings: list[CodeReading] | None = None
 
 
 class ActivityPage(BaseModel):
@@ -88,6 +123,9 @@ class ActivityPage(BaseModel):
     total: int = Field(description="Number of matching activities on all pages.")
     limit: int
     offset: int
+    resolution: CodeResolution | None = Field(
+        default=None, description="How ``code`` resolved, when it was given."
+    )
     items: list[ActivityItem]
 
 
@@ -103,56 +141,58 @@ class ReleaseInfo(BaseModel):
     files: dict[str, str]
 
 
+class ReleaseSummary(ReleaseInfo):
+    """The loaded release with the number of activities, services and pressures."""
+
+    activities: int
+    ecosystem_services: int
+    pressures: int
+
+
 @router.get(
     "/reference/ecosystem-services",
     summary="List the ecosystem services with their definitions",
-    responses=responses(EcosystemServiceList),
     tags=TAGS,
+    responses=responses(EcosystemServiceList),
 )
 def list_ecosystem_services() -> EcosystemServiceList:
     kb = get_knowledge_base()
-    items = [
-        EcosystemServiceItem(
-            name=service.name,
-            category=service.category,
-            definition=service.definition,
-            sub_services=[
-                SubServiceItem(name=sub.name, definition=sub.definition)
-                for sub in service.sub_services
-            ],
-        )
-        for service in kb.ecosystem_services
-    ]
-    return EcosystemServiceList(release=kb.release.name, count=len(items), items=items)
+    items = reference.list_ecosystem_services(kb)
+    return EcosystemServiceList.model_validate(
+        {"release": kb.release.name, "count": len(items), "items": items}
+    )
 
 
 @router.get(
     "/reference/pressures",
     summary="List the pressures on nature with their definitions",
-    responses=responses(PressureList),
     tags=TAGS,
+    responses=responses(PressureList),
 )
 def list_pressures() -> PressureList:
     kb = get_knowledge_base()
-    items = [
-        PressureItem(name=pressure.name, definition=pressure.definition)
-        for pressure in kb.pressures
-    ]
-    return PressureList(release=kb.release.name, count=len(items), items=items)
+    items = reference.list_pressures(kb)
+    return PressureList.model_validate(
+        {"release": kb.release.name, "count": len(items), "items": items}
+    )
 
 
 @router.get(
     "/reference/economic-activities",
-    summary="Search the economic activities by text or ISIC code",
-    responses=responses(ActivityPage),
+    summary="Search the economic activities by text or code",
+    description=(
+        "Without q and code, pages through every activity. A code is resolved"
+        " as a holding's code would be, and the resolution is returned."
+    ),
     tags=TAGS,
+    responses=responses(ActivityPage),
 )
 def search_economic_activities(
     q: Annotated[
         str | None,
         Query(
             max_length=100,
-            description="Words that must all appear in the activity's names.",
+            description="Words that must all appear in the activity's id or names.",
         ),
     ] = None,
     code: Annotated[
@@ -160,93 +200,36 @@ def search_economic_activities(
         Query(
             max_length=40,
             description=(
-                "ISIC Rev.4 code or prefix: a section letter, digits"
-                " (01, 011, 0111) or an ENCORE unique code (A_1_11_111)."
+                "ENCORE unique code, ISIC Rev.4, NACE Rev.2, EXIOBASE or GICS code,"
+                " e.g. A_1_11_111, 0111 or 01.11."
             ),
         ),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    include_ratings: Annotated[
+        bool, Query(description="Add each activity's ratings to the items.")
+    ] = False,
+    limit: Annotated[int, Query(ge=1, le=reference.MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> ActivityPage:
     kb = get_knowledge_base()
-    matches = find_activities(kb, text=q, code=code)
-    page = matches[offset : offset + limit]
-    return ActivityPage(
-        release=kb.release.name,
-        total=len(matches),
+    page = reference.search_economic_activities(
+        kb,
+        query=q,
+        code=code,
         limit=limit,
         offset=offset,
-        items=[ActivityItem.model_validate(activity.to_dict()) for activity in page],
+        include_ratings=include_ratings,
     )
+    return ActivityPage.model_validate({"release": kb.release.name, **page})
 
 
 @router.get(
     "/reference/release",
     summary="Show the loaded ENCORE release and its licence",
-    responses=responses(ReleaseInfo),
     tags=TAGS,
+    responses=responses(ReleaseSummary),
 )
-def get_release() -> ReleaseInfo:
-    return ReleaseInfo.model_validate(get_knowledge_base().release.to_dict())
-
-
-def _isic_code(code: str) -> IsicCode | None:
-    text = code.strip().upper()
-    if "_" in text:
-        return parse_unique_code(text)
-    if len(text) == 1 and "A" <= text <= "U":
-        return IsicCode(section=text)
-    digits = text.replace(".", "")
-    if digits.isdigit() and 2 <= len(digits) <= 4:
-        return IsicCode(
-            section=None,
-            division=digits[:2],
-            group=digits[:3] if len(digits) >= 3 else None,
-            class_=digits if len(digits) == 4 else None,
-        )
-    return None
-
-
-def _positions_for_code(kb: KnowledgeBase, code: str) -> set[int]:
-    if code in kb.activity_index:
-        return {kb.activity_index[code]}
-    if code in kb.unique_code_index:
-        return set(kb.unique_code_index[code])
-    isic = _isic_code(code)
-    if isic is None:
-        return set()
-    return set(kb.isic_index.activities(isic))
-
-
-def _matches_text(activity: Activity, words: list[str]) -> bool:
-    names = " ".join(
-        name
-        for name in (
-            activity.name,
-            activity.section_name,
-            activity.division_name,
-            activity.group_name,
-            activity.class_name,
-        )
-        if name
-    ).casefold()
-    return all(word in names for word in words)
-
-
-def find_activities(
-    kb: KnowledgeBase, *, text: str | None = None, code: str | None = None
-) -> list[Activity]:
-    """Return the activities whose names contain every word and whose code matches.
-
-    ``code`` is an activity id, an ENCORE unique code, a section letter or
-    2 to 4 ISIC digits, and matches every activity the code covers. Without
-    ``text`` and ``code`` every activity matches. Results keep release order.
-    """
-    words = (text or "").casefold().split()
-    positions = _positions_for_code(kb, code.strip()) if code else None
-    return [
-        activity
-        for position, activity in enumerate(kb.activities)
-        if (positions is None or position in positions)
-        and (not words or _matches_text(activity, words))
-    ]
+def get_release() -> ReleaseSummary:
+    return ReleaseSummary.model_validate(
+        reference.describe_release(get_knowledge_base())
+    )

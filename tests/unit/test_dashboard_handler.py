@@ -89,6 +89,9 @@ def test_release_names_licence(dashboard: ModuleType) -> None:
 
     assert response["statusCode"] == 200
     assert body["licence"] == "CC BY-SA 4.0"
+    assert body["activities"] == 271
+    assert body["ecosystem_services"] == 25
+    assert body["pressures"] == 13
     assert "ENCORE" in body["attribution"]
     assert body["files"]
     assert all(len(digest) == 64 for digest in body["files"].values())
@@ -158,6 +161,42 @@ def test_activities_shared_code_rows(dashboard: ModuleType) -> None:
     assert len({item["activity_id"] for item in body["items"]}) == 9
 
 
+def test_activities_code_resolution(dashboard: ModuleType) -> None:
+    event = http_event("GET", "/reference/economic-activities", query={"code": "0111"})
+    body = _json(_call(dashboard, event))
+
+    assert body["resolution"]["status"] == "matched"
+    assert body["resolution"]["activities"] == ["A_1_11_111"]
+
+
+def test_activities_with_ratings(dashboard: ModuleType) -> None:
+    event = http_event(
+        "GET",
+        "/reference/economic-activities",
+        query={"code": "A_1_11_111", "include_ratings": "true"},
+    )
+    item = _json(_call(dashboard, event))["items"][0]
+
+    assert len(item["dependencies"]) == 25
+    assert len(item["pressures"]) == 13
+    assert set(item["dependencies"].values()) <= {
+        "VH",
+        "H",
+        "M",
+        "L",
+        "VL",
+        "ND",
+        "N/A",
+    }
+
+
+def test_activities_without_ratings(dashboard: ModuleType) -> None:
+    body = _json(_call(dashboard, http_event("GET", "/reference/economic-activities")))
+
+    assert "resolution" not in body or body["resolution"] is None
+    assert body["items"][0].get("dependencies") is None
+
+
 def test_activities_unknown_code_is_empty(dashboard: ModuleType) -> None:
     event = http_event("GET", "/reference/economic-activities", query={"code": "Z99"})
     response = _call(dashboard, event)
@@ -168,7 +207,7 @@ def test_activities_unknown_code_is_empty(dashboard: ModuleType) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    [{"limit": "0"}, {"limit": "101"}, {"offset": "-1"}, {"limit": "ten"}],
+    [{"limit": "0"}, {"limit": "501"}, {"offset": "-1"}, {"limit": "ten"}],
 )
 def test_activities_bad_paging_is_422(
     dashboard: ModuleType, query: dict[str, str]
