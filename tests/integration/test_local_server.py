@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from infra.local import server as local_server
-from infra.local.run import build_routes, example_curl
+from infra.local.run import EXAMPLE_PORTFOLIO, build_routes, example_curl
 from infra.local.server import AuthorizationFailed, LocalApiServer, RouteTable
 from tests.events import multipart_body
 
@@ -350,3 +350,61 @@ def test_path_parameter_is_decoded(echo_server: LocalApiServer) -> None:
 
     assert event["pathParameters"] == {"item_id": "a b/c"}
     assert event["rawPath"] == "/items/a%20b%2Fc"
+
+
+def test_example_portfolio_over_http(dashboard_server: LocalApiServer) -> None:
+    csv_bytes = EXAMPLE_PORTFOLIO.read_bytes()
+    status, headers, payload = _request(
+        dashboard_server,
+        "POST",
+        "/dashboards/natural-capital",
+        body=csv_bytes,
+        headers=[("Content-Type", "text/csv")],
+    )
+    dashboard = json.loads(payload)
+
+    assert status == 200
+    assert headers["content-type"].startswith("application/json")
+    assert dashboard["totals"]["holdings"] == len(csv_bytes.splitlines()) - 1
+    assert len(dashboard["dependencies"]) == 25
+
+
+def test_browser_upload_over_http(dashboard_server: LocalApiServer) -> None:
+    body, content_type = multipart_body(
+        {"file": ("portfolio.csv", EXAMPLE_PORTFOLIO.read_bytes(), "text/csv")},
+        {"options": '{"exclude_water_supply": true}'},
+    )
+    status, _, payload = _request(
+        dashboard_server,
+        "POST",
+        "/dashboards/natural-capital?exclude_water_supply=true",
+        body=body,
+        headers=[("Content-Type", content_type)],
+    )
+    dashboard = json.loads(payload)
+
+    assert status == 200
+    assert dashboard["options"]["exclude_water_supply"] is True
+    assert len(dashboard["dependencies"]) == 24
+
+
+def test_template_download_over_http(dashboard_server: LocalApiServer) -> None:
+    status, headers, payload = _request(
+        dashboard_server, "GET", "/templates/natural-capital.csv"
+    )
+
+    assert status == 200
+    assert headers["content-type"].startswith("text/csv")
+    assert "attachment" in headers["content-disposition"]
+    assert payload.decode("utf-8-sig").startswith("name,code,amount")
+
+
+def test_reference_search_over_http(dashboard_server: LocalApiServer) -> None:
+    status, _, payload = _request(
+        dashboard_server, "GET", "/reference/economic-activities?q=rice&limit=5"
+    )
+    page = json.loads(payload)
+
+    assert status == 200
+    assert page["limit"] == 5
+    assert page["total"] >= 1
