@@ -158,6 +158,7 @@ def read_table(
     digest = hashlib.sha256()
     size = 0
     decompressor = zlib.decompressobj(GZIP_WBITS)
+    valid_gzip = True
     try:
         while True:
             data = body.read(READ_SIZE)
@@ -167,10 +168,17 @@ def read_table(
             size += len(data)
             if progress is not None:
                 progress(len(data))
-            yield from _decompress(decompressor, data, manifest, entry)
-        tail = decompressor.flush()
-        if tail:
-            yield tail
+            if valid_gzip:
+                try:
+                    yield from _decompress(decompressor, data)
+                except zlib.error:
+                    # Read on without decompressing: a size or SHA-256
+                    # mismatch names the cause better than a gzip error.
+                    valid_gzip = False
+        if valid_gzip:
+            tail = decompressor.flush()
+            if tail:
+                yield tail
     finally:
         body.close()
     _check_size(size, manifest, entry)
@@ -179,26 +187,18 @@ def read_table(
             f"snapshot {manifest.snapshot_id}: the SHA-256 of table "
             f"{entry.name}'s object does not match the manifest"
         )
-    if not decompressor.eof:
+    if not valid_gzip or not decompressor.eof:
         raise SnapshotCorrupt(
             f"snapshot {manifest.snapshot_id}: the object of table {entry.name} "
-            "ends before its gzip stream does"
+            "is not a complete gzip stream"
         )
 
 
-def _decompress(
-    decompressor: Any, data: bytes, manifest: Manifest, entry: TableEntry
-) -> Iterator[bytes]:
-    try:
-        chunk = decompressor.decompress(data, MAX_CHUNK)
-        while chunk:
-            yield chunk
-            chunk = decompressor.decompress(decompressor.unconsumed_tail, MAX_CHUNK)
-    except zlib.error:
-        raise SnapshotCorrupt(
-            f"snapshot {manifest.snapshot_id}: the object of table {entry.name} "
-            "is not valid gzip"
-        ) from None
+def _decompress(decompressor: Any, data: bytes) -> Iterator[bytes]:
+    chunk = decompressor.decompress(data, MAX_CHUNK)
+    while chunk:
+        yield chunk
+        chunk = decompressor.decompress(decompressor.unconsumed_tail, MAX_CHUNK)
 
 
 @dataclass(frozen=True, slots=True)

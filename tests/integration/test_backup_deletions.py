@@ -1,0 +1,180 @@
+"""A portfolio deleted after a snapshot stays deleted when that snapshot is restored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from nature_risk.backup.errors import SnapshotCorrupt
+from nature_risk.backup.manifest import manifest_key
+from nature_risk.backup.restore import RestoreOptions, restore_snapshot
+from nature_risk.backup.snapshot import take_snapshot
+from nature_risk.config import PortfolioLimits
+from nature_risk.storage import portfolios as repository
+
+from tests.integration.backup_support import (  # noqa: F401 - fixtures
+    BackupBucket,
+    ScratchDatabases,
+    bucket_fixture,
+    scratch_fixture,
+    table_rows,
+)
+
+OLD_SNAPSHOT = "20261203T023000Z"
+NEW_SNAPSHOT = "20261204T023000Z"
+OWNER = "user-1"
+HOLDINGS = [{"row": 2, "code": "C_10_101", "amount": 10.0}]
+
+
+def _save(connection: Any, name: str) -> Any:
+    draft = repository.PortfolioDraft(
+        name=name, module="natural_capital", currency="EUR", holdings=HOLDINGS
+    )
+    connection.run("START TRANSACTION")
+    saved = repository.create_portfolio(connection, OWNER, draft, PortfolioLimits())
+    connection.run("COMMIT")
+    return saved
+
+
+def _delete(connection: Any, portfolio_id: Any) -> None:
+    connection.run("START TRANSACTION")
+    repository.delete_portfolio(connection, OWNER, portfolio_id)
+    connection.run("COMMIT")
+
+
+def _ids(connection: Any, table: str, column: str = "id") -> set[str]:
+    rows = connection.run(f"SELECT {column}::text FROM {table}")
+    return {row[0] for row in rows}
+
+
+@pytest.fixture
+def deleted_after_snapshot(
+    scratch: ScratchDatabases, bucket: BackupBucket
+) -> tuple[Any, str, str]:
+    """A source database with two portfolios in the old snapshot, one of which
+    was deleted afterwards; returns (source, kept id, deleted id)."""
+    source = scratch.connect(scratch.create(migrated=True))
+    kept = _save(source, "Kept")
+    gone = _save(source, "Deleted later")
+    take_snapshot(source, bucket.s3, bucket.target(), OLD_SNAPSHOT)
+    _delete(source, gone.id)
+    return source, str(kept.id), str(gone.id)
+
+
+def test_current_database_deletions_apply(
+    deleted_after_snapshot: tuple[Any, str, str],
+    scratch: ScratchDatabases,
+    bucket: BackupBucket,
+) -> None:
+    source, kept, gone = deleted_after_snapshot
+    target = scratch.connect(scratch.create(migrated=True))
+
+    result = restore_snapshot(
+        target, bucket.s3, bucket.name, OLD_SNAPSHOT, current_database=source
+    )
+
+    assert _ids(target, "portfolios") == {kept}
+    assert _ids(target, "holdings", "portfolio_id") == {kept}
+    assert _ids(target, "deleted_portfolios") == {gone}
+    assert result.portfolios_deleted == 1
+    assert result.deletion_sources == ["current database"]
+
+
+def test_newer_snapshot_deletions_apply(
+    deleted_after_snapshot: tuple[Any, str, str],
+    scratch: ScratchDatabases,
+    bucket: BackupBucket,
+) -> None:
+    source, kept, gone = deleted_after_snapshot
+    take_snapshot(source, bucket.s3, bucket.target(), NEW_SNAPSHOT)
+    # The database is lost: only the snapshots remain.
+    source.close()
+    target = scratch.connect(scratch.create(migrated=True))
+
+    result = restore_snapshot(target, bucket.s3, bucket.name, OLD_SNAPSHOT)
+
+    assert _ids(target, "portfolios") == {kept}
+    assert _ids(target, "holdings", "portfolio_id") == {kept}
+    assert _ids(target, "deleted_portfolios") == {gone}
+    assert result.deletion_sources == [f"snapshot {NEW_SNAPSHOT}"]
+
+
+def test_deletion_times_are_kept(
+    deleted_after_snapshot: tuple[Any, str, str],
+    scratch: ScratchDatabases,
+    bucket: BackupBucket,
+) -> None:
+    source, _, _ = deleted_after_snapshot
+    target = scratch.connect(scratch.create(migrated=True))
+
+    restore_snapshot(
+        target, bucket.s3, bucket.name, OLD_SNAPSHOT, current_database=source
+    )
+
+    assert table_rows(target, "deleted_portfolios") == table_rows(
+        source, "deleted_portfolios"
+    )
+
+
+def test_overwrite_keeps_target_deletions(
+    deleted_after_snapshot: tuple[Any, str, str],
+    bucket: BackupBucket,
+) -> None:
+    # Restoring the old snapshot over the live database itself.
+    source, kept, gone = deleted_after_snapshot
+
+    restore_snapshot(
+        source,
+        bucket.s3,
+        bucket.name,
+        OLD_SNAPSHOT,
+        options=RestoreOptions(overwrite=True),
+    )
+
+    assert _ids(source, "portfolios") == {kept}
+    assert _ids(source, "deleted_portfolios") == {gone}
+
+
+def test_damaged_newer_snapshot_stops_restore(
+    deleted_after_snapshot: tuple[Any, str, str],
+    scratch: ScratchDatabases,
+    bucket: BackupBucket,
+) -> None:
+    source, kept, _ = deleted_after_snapshot
+    newer = take_snapshot(source, bucket.s3, bucket.target(), NEW_SNAPSHOT).manifest
+    entry = newer.table("deleted_portfolios")
+    assert entry is not None
+    bucket.s3.delete_object(Bucket=bucket.name, Key=entry.key)
+    target_name = scratch.create(migrated=True)
+    target = scratch.connect(target_name)
+
+    with pytest.raises(SnapshotCorrupt, match="--ignore-snapshot"):
+        restore_snapshot(target, bucket.s3, bucket.name, OLD_SNAPSHOT)
+    restore_snapshot(
+        target,
+        bucket.s3,
+        bucket.name,
+        OLD_SNAPSHOT,
+        options=RestoreOptions(ignore_snapshots=frozenset({NEW_SNAPSHOT})),
+        current_database=source,
+    )
+
+    assert _ids(target, "portfolios") == {kept}
+
+
+def test_incomplete_newer_snapshot_is_skipped(
+    deleted_after_snapshot: tuple[Any, str, str],
+    scratch: ScratchDatabases,
+    bucket: BackupBucket,
+) -> None:
+    source, _, _ = deleted_after_snapshot
+    take_snapshot(source, bucket.s3, bucket.target(), NEW_SNAPSHOT)
+    bucket.s3.delete_object(Bucket=bucket.name, Key=manifest_key(NEW_SNAPSHOT))
+    target = scratch.connect(scratch.create(migrated=True))
+
+    result = restore_snapshot(target, bucket.s3, bucket.name, OLD_SNAPSHOT)
+
+    # Without a manifest nothing in the prefix is trusted, so the deletion is
+    # not known and the portfolio comes back: the current database is needed.
+    assert result.deletion_sources == []
+    assert len(_ids(target, "portfolios")) == 2
