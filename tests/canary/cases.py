@@ -39,6 +39,10 @@ UPLOAD_KINDS = {"broken_csv", "csv_headers", "multipart"}
 DATABASE_FUNCTIONS = {"portfolio"}
 
 
+def json_body(value: object) -> bytes:
+    return json.dumps(value).encode()
+
+
 def _module(name: str) -> ModuleType:
     return sys.modules[name]
 
@@ -356,11 +360,286 @@ UPLOAD_ROUTES = [
 for upload_route in UPLOAD_ROUTES:
     DASHBOARD_CASES += upload_cases(upload_route)
 
+# Portfolio cases run in tests/integration against the TLS PostgreSQL. Before
+# each case the test saves one marked portfolio for a marked owner and puts
+# ``sub``, ``portfolio_id`` and ``etag`` into ``markers.context``.
+PORTFOLIO_ROUTE_FUNCTIONS = {
+    "GET /portfolios": "list_portfolios",
+    "POST /portfolios": "create_portfolio",
+    "GET /portfolios/{portfolio_id}": "get_portfolio",
+    "PUT /portfolios/{portfolio_id}": "replace_portfolio",
+    "DELETE /portfolios/{portfolio_id}": "delete_portfolio",
+    "GET /portfolios/{portfolio_id}/dashboard": "get_portfolio",
+    "GET /account/data": "export_portfolios",
+    "DELETE /account/data": "delete_all_portfolios",
+}
+DATABASE_ERROR_STATUSES = frozenset({400, 409, 500, 503})
+
+
+def marked_portfolio(markers: Markers) -> dict:
+    """Return a valid portfolio whose every free-text field carries a marker."""
+    return {
+        "name": markers.new("Book "),
+        "module": "natural_capital",
+        "currency": "EUR",
+        "holdings": [
+            {"name": markers.new("Farms "), "code": "0111", "amount": "2500000"},
+            {"name": markers.new(), "code": "C_10_106", "amount": "1234.5"},
+        ],
+    }
+
+
+def _claims(markers: Markers) -> dict[str, str]:
+    return {"sub": markers.context["sub"], "email": f"{markers.new()}@example.org"}
+
+
+def _portfolio_request(
+    markers: Markers,
+    method: str,
+    route: str,
+    *,
+    portfolio_id: str | None = None,
+    body: bytes | None = None,
+    headers: list[tuple[str, str]] | None = None,
+    query: list[tuple[str, str]] | None = None,
+) -> Request:
+    identifier = portfolio_id or markers.context.get("portfolio_id", "")
+    path = route.split(" ", 1)[1].replace("{portfolio_id}", identifier)
+    parameters = {"portfolio_id": identifier} if "{portfolio_id}" in route else None
+    return Request(
+        method,
+        path,
+        query=query or [],
+        headers=headers or [],
+        body=body,
+        path_parameters=parameters,
+        claims=_claims(markers),
+    )
+
+
+def _database_fails(function_name: str):
+    """Make the repository call fail with PostgreSQL's own error on marked input."""
+
+    def patch(monkeypatch, markers, module) -> None:
+        marker = markers.new()
+
+        def failing(connection, *args, **kwargs):
+            # PostgreSQL quotes the value: invalid input syntax for type integer.
+            connection.run("SELECT CAST(:value AS integer)", value=marker)
+
+        monkeypatch.setattr(module.repository, function_name, failing)
+
+    return patch
+
+
+def _small_body_limit(monkeypatch, markers, module) -> None:
+    from nature_risk.config import InputLimits
+
+    monkeypatch.setattr(module, "INPUT_LIMITS", InputLimits(max_body_bytes=2048))
+
+
+def _draft_fails(monkeypatch, markers, module) -> None:
+    error = ValueError(f"could not convert string to float: '{markers.new()}'")
+    monkeypatch.setattr(module, "read_draft", raise_deep(error))
+
+
+def _portfolio_cases() -> list[CanaryCase]:
+    cases = []
+    json_type = [("content-type", "application/json")]
+
+    def body_cases(method: str, route: str, valid_status: int) -> list[CanaryCase]:
+        def headers(m: Markers) -> list[tuple[str, str]]:
+            if method == "PUT":
+                return [*json_type, ("if-match", m.context["etag"])]
+            return json_type
+
+        def send(m: Markers, body: bytes) -> Request:
+            return _portfolio_request(m, method, route, body=body, headers=headers(m))
+
+        def wrong_types(m: Markers) -> Request:
+            portfolio = marked_portfolio(m)
+            portfolio["holdings"].append(
+                {"name": [m.new()], "code": m.new(), "amount": m.new()}
+            )
+            portfolio["currency"] = m.new()
+            return send(m, json_body(portfolio))
+
+        def oversize(m: Markers) -> Request:
+            portfolio = marked_portfolio(m)
+            portfolio["holdings"] *= 40
+            return send(m, json_body(portfolio))
+
+        def malformed(m: Markers) -> Request:
+            return send(m, f'{{"name": "{m.new()}", "holdings": [{{'.encode())
+
+        def valid(m: Markers) -> Request:
+            return send(m, json_body(marked_portfolio(m)))
+
+        rejected = frozenset({400, 413, 422})
+        return [
+            CanaryCase(route, "valid", valid, frozenset({valid_status})),
+            CanaryCase(route, "wrong_types", wrong_types, rejected),
+            CanaryCase(route, "malformed_json", malformed, rejected),
+            CanaryCase(
+                route, "oversize", oversize, frozenset({413}), patch=_small_body_limit
+            ),
+            CanaryCase(route, "deep_error", valid, SERVER_ERROR, patch=_draft_fails),
+        ]
+
+    cases += body_cases("POST", "POST /portfolios", 201)
+    cases += body_cases("PUT", "PUT /portfolios/{portfolio_id}", 200)
+    cases.append(
+        CanaryCase(
+            "PUT /portfolios/{portfolio_id}",
+            "path_parameter",
+            lambda m: _portfolio_request(
+                m,
+                "PUT",
+                "PUT /portfolios/{portfolio_id}",
+                portfolio_id=m.new(),
+                body=json_body(marked_portfolio(m)),
+                headers=[*json_type, ("if-match", '"1"')],
+            ),
+            frozenset({400, 404}),
+        )
+    )
+    cases.append(
+        CanaryCase(
+            "PUT /portfolios/{portfolio_id}",
+            "headers",
+            lambda m: _portfolio_request(
+                m,
+                "PUT",
+                "PUT /portfolios/{portfolio_id}",
+                body=json_body(marked_portfolio(m)),
+                headers=[*json_type, ("if-match", f'"{m.new()}"')],
+            ),
+            frozenset({400, 412}),
+        )
+    )
+    simple_routes = {
+        "GET /portfolios": ("GET", 200),
+        "GET /portfolios/{portfolio_id}": ("GET", 200),
+        "DELETE /portfolios/{portfolio_id}": ("DELETE", 204),
+        "GET /portfolios/{portfolio_id}/dashboard": ("GET", 200),
+        "GET /account/data": ("GET", 200),
+        "DELETE /account/data": ("DELETE", 200),
+    }
+    for route, (method, status) in simple_routes.items():
+        cases.append(
+            CanaryCase(
+                route,
+                "valid",
+                lambda m, method=method, route=route: _portfolio_request(
+                    m, method, route
+                ),
+                frozenset({status}),
+            )
+        )
+        if "{portfolio_id}" in route:
+            cases.append(
+                CanaryCase(
+                    route,
+                    "path_parameter",
+                    lambda m, method=method, route=route: _portfolio_request(
+                        m, method, route, portfolio_id=m.new()
+                    ),
+                    frozenset({400, 404}),
+                )
+            )
+    cases.append(
+        CanaryCase(
+            "GET /portfolios",
+            "wrong_types",
+            lambda m: _portfolio_request(
+                m,
+                "GET",
+                "GET /portfolios",
+                query=[("limit", m.new()), ("cursor", m.new())],
+            ),
+            frozenset({400}),
+        )
+    )
+    for route, function_name in PORTFOLIO_ROUTE_FUNCTIONS.items():
+        method = route.split(" ", 1)[0]
+        cases.append(
+            CanaryCase(
+                route,
+                "database_error",
+                lambda m, method=method, route=route: _portfolio_request(
+                    m,
+                    method,
+                    route,
+                    body=json_body(marked_portfolio(m)),
+                    headers=[
+                        *json_type,
+                        ("if-match", m.context.get("etag", '"1"')),
+                    ],
+                ),
+                DATABASE_ERROR_STATUSES,
+                patch=_database_fails(function_name),
+            )
+        )
+    return cases
+
+
+PORTFOLIO_CASES = _portfolio_cases()
+
+
+def schedule_event(markers: Markers) -> dict:
+    """Return an EventBridge scheduled event; its detail carries markers."""
+    return {
+        "version": "0",
+        "id": "canary-event-000001",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2026-12-03T02:30:00Z",
+        "region": "eu-west-1",
+        "resources": ["arn:aws:events:eu-west-1:123456789012:rule/nightly"],
+        "detail": {"note": markers.new()},
+    }
+
+
+def _job_fails(monkeypatch, markers, module) -> None:
+    error = KeyError(f"table {markers.new()} not found")
+    monkeypatch.setattr(module, "run_job", raise_deep(error))
+
+
+def _job_database_fails(monkeypatch, markers, module) -> None:
+    marker = markers.new()
+
+    def failing(event, settings, s3, connect):
+        connection = connect()
+        try:
+            connection.run("SELECT CAST(:value AS integer)", value=marker)
+        finally:
+            connection.close()
+
+    monkeypatch.setattr(module, "run_job", failing)
+
+
+# Backup cases run in tests/integration with marked portfolios saved first.
+BACKUP_CASES = [
+    ScheduledCase("valid", lambda m: [schedule_event(m)], raises=False),
+    ScheduledCase(
+        "verify",
+        lambda m: [schedule_event(m), {"action": "verify"}],
+        raises=False,
+    ),
+    ScheduledCase(
+        "deep_error", lambda m: [schedule_event(m)], raises=True, patch=_job_fails
+    ),
+    ScheduledCase(
+        "database_error",
+        lambda m: [schedule_event(m)],
+        raises=True,
+        patch=_job_database_fails,
+    ),
+]
+
 API_CASES: dict[str, list[CanaryCase]] = {
     "dashboard": DASHBOARD_CASES,
+    "portfolio": PORTFOLIO_CASES,
 }
-SCHEDULED_CASES: dict[str, list[ScheduledCase]] = {}
-
-
-def json_body(value: object) -> bytes:
-    return json.dumps(value).encode()
+SCHEDULED_CASES: dict[str, list[ScheduledCase]] = {"backup": BACKUP_CASES}

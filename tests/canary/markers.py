@@ -53,6 +53,8 @@ class Markers:
     """A source of unique markers, each remembered so a search can find it later."""
 
     issued: list[str] = field(default_factory=list)
+    # Values a test prepared before the case, such as a saved portfolio's id.
+    context: dict[str, str] = field(default_factory=dict)
     _counter: itertools.count = field(default_factory=lambda: itertools.count(7919))
 
     def new(self, prefix: str = "") -> str:

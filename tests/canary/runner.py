@@ -59,10 +59,13 @@ class CanaryCase:
 
 @dataclass(frozen=True)
 class ScheduledCase:
-    """One invocation of a scheduled function with marked stored data."""
+    """Invocations of a scheduled function, in order, with marked stored data.
+
+    ``raises`` tells whether the last invocation must raise ``InvocationFailed``.
+    """
 
     kind: str
-    build: Callable[[Markers], dict[str, Any]]
+    build: Callable[[Markers], list[dict[str, Any]]]
     raises: bool
     patch: Patch | None = None
     route: str = "scheduled"

@@ -70,9 +70,11 @@ def data_folders(monkeypatch, encore_dir: Path, biodiversity_dir: Path) -> None:
     monkeypatch.setenv("BIODIVERSITY_DATA_DIR", str(biodiversity_dir))
 
 
+# Functions with a database run their cases in tests/integration.
 API_CASE_PARAMS = [
     pytest.param(function, case, id=f"{function} {case.id}")
     for function, cases in API_CASES.items()
+    if function not in DATABASE_FUNCTIONS
     for case in cases
 ]
 

@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from nature_risk import observability
 from nature_risk.observability import ALLOWED_LOG_KEYS
 
-from tests.canary.cases import API_CASES
+from tests.canary.cases import API_CASES, DATABASE_FUNCTIONS
 from tests.canary.markers import Markers, find_leaks, leak_report
 from tests.canary.runner import build_event, invoke
 from tests.functions import FUNCTIONS_DIR, load_function
@@ -202,7 +202,9 @@ def test_tracer_capture_off_with_env(function, switches_on, monkeypatch):
     assert seen == [(False, False)]
 
 
-@pytest.mark.parametrize("function", API_FUNCTIONS)
+@pytest.mark.parametrize(
+    "function", [name for name in API_FUNCTIONS if name not in DATABASE_FUNCTIONS]
+)
 def test_switches_on_leak_nothing(function, switches_on, capfd):
     module = load_function(function, fresh=True)
     for case in API_CASES[function]:
