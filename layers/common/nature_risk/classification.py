@@ -25,7 +25,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from nature_risk.crosswalks import exiobase_key
 from nature_risk.encore_files import clean_text
 from nature_risk.isic import IsicCode, parse_unique_code
 from nature_risk.knowledge_base import KnowledgeBase
@@ -44,12 +43,12 @@ REASONS = {
     "no_crosswalk": "The release has no crosswalk for this kind of code.",
 }
 
-_ACTIVITY_ID = re.compile(r"[A-U]_\d[\d_]*:[A-Z0-9-]+")
-_GICS = re.compile(r"(\d{8})(?:\.0+)?")
-_FLOAT = re.compile(r"([A-U]?)(\d{1,4})\.0")
-_NACE = re.compile(r"([A-U]?)(\d{1,2})\.(\d{1,2})")
-_DIGITS = re.compile(r"([A-U]?)(\d{1,4})")
-_SECTION = re.compile(r"[A-U]")
+_ACTIVITY_ID = re.compile(r"[A-U]_\d[\d_]*:[A-Z0-9-]+", re.ASCII)
+_GICS = re.compile(r"(\d{8})(?:\.0+)?", re.ASCII)
+_FLOAT = re.compile(r"([A-U]?)(\d{1,4})\.0", re.ASCII)
+_NACE = re.compile(r"([A-U]?)(\d{1,2})\.(\d{1,2})", re.ASCII)
+_DIGITS = re.compile(r"([A-U]?)(\d{1,4})", re.ASCII)
+_SECTION = re.compile(r"[A-U]", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +109,14 @@ class Resolution:
             return None
         return f"{self.scheme}_{self.level}"
 
-    def to_dict(self, kb: KnowledgeBase) -> dict[str, object]:
-        """Return the resolution as JSON-ready fields, with activity ids."""
+    def to_dict(
+        self, kb: KnowledgeBase, *, include_message: bool = True
+    ) -> dict[str, object]:
+        """Return the resolution as JSON-ready fields, with activity ids.
+
+        ``include_message=False`` leaves out the reason's text, for callers
+        that list ``REASONS`` once instead.
+        """
         if self.matched:
             return {
                 "status": self.status,
@@ -121,11 +126,9 @@ class Resolution:
                 "decided_by": self.decided_by,
                 "activities": [kb.activities[i].activity_id for i in self.activities],
             }
-        result: dict[str, object] = {
-            "status": self.status,
-            "reason": self.reason,
-            "message": REASONS[self.reason or "unrecognised_code"],
-        }
+        result: dict[str, object] = {"status": self.status, "reason": self.reason}
+        if include_message:
+            result["message"] = REASONS[self.reason or "unrecognised_code"]
         if self.readings:
             result["readings"] = [reading.to_dict() for reading in self.readings]
         return result
@@ -188,10 +191,10 @@ class Classifier:
     def _decide_alone(self, found: _Candidates) -> Resolution | None:
         """Resolve a code by itself; None when its readings disagree."""
         if found.failure:
-            return Resolution(UNMATCHED, reason=found.failure)
+            return _UNMATCHED[found.failure]
         readings = found.readings
         if not readings:
-            return Resolution(UNMATCHED, reason="not_in_knowledge_base")
+            return _UNMATCHED["not_in_knowledge_base"]
         if len({reading.activities for reading in readings}) > 1:
             return None
         decided_by = "only_reading" if len(readings) == 1 else "same_activities"
@@ -221,6 +224,14 @@ class Classifier:
         compact = text.replace(" ", "").upper()
         if not compact:
             return _Candidates([], failure="missing_code")
+        first = compact[0]
+        second = compact[1:2]
+        code_like = first.isdigit() or (
+            "A" <= first <= "U" and (second == "" or second.isdigit() or second == "_")
+        )
+        if not code_like:
+            # Only EXIOBASE sector names start otherwise; skip the code patterns.
+            return self._exiobase(text)
         if _ACTIVITY_ID.fullmatch(compact):
             return self._activity_id(compact)
         if "_" in compact:
@@ -360,7 +371,8 @@ class Classifier:
 
     def _exiobase(self, text: str) -> _Candidates:
         crosswalks = self.kb.crosswalks
-        entry = crosswalks.exiobase.get(exiobase_key(text))
+        # ``text`` is already cleaned, so only the case is left to fold.
+        entry = crosswalks.exiobase.get(text.casefold())
         if entry is None:
             if not crosswalks.exiobase:
                 return _Candidates([], failure="no_crosswalk")
@@ -369,6 +381,12 @@ class Classifier:
         if not positions:
             return _Candidates([])
         return _Candidates([Reading("exiobase", "sector", name, positions)])
+
+
+# Unmatched resolutions carry only a reason, so one instance per reason is
+# shared. Frozen dataclasses are slow to create, and a portfolio of junk codes
+# would otherwise create one per distinct code.
+_UNMATCHED = {reason: Resolution(UNMATCHED, reason=reason) for reason in REASONS}
 
 
 def _preferred(readings: list[Reading]) -> Reading:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 LEVELS = ("section", "division", "group", "class")
 
 # Parts may carry zero padding (A_01_011_0111) as well as ENCORE's own form.
-UNIQUE_CODE = re.compile(r"([A-U])_(\d{1,2})_(\d{1,3})(?:_(\d{1,4}))?")
+UNIQUE_CODE = re.compile(r"([A-U])_(\d{1,2})_(\d{1,3})(?:_(\d{1,4}))?", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)

@@ -166,6 +166,7 @@ def build_dashboard(
             "resolution": code_of_holding.tolist(),
         },
         "unmatched": _unmatched(holdings, per_code, code_of_holding, holding_matched),
+        "reasons": dict(REASONS),
     }
 
 
@@ -335,7 +336,7 @@ def _heatmap(
 
 
 def _resolution_dict(kb: KnowledgeBase, resolution: Resolution) -> dict[str, object]:
-    result = resolution.to_dict(kb)
+    result = resolution.to_dict(kb, include_message=False)
     if resolution.matched:
         result["rating_is_max_over_activities"] = len(resolution.activities) > 1
     return result
@@ -356,7 +357,6 @@ def _unmatched(
             "row": int(rows[i]),
             "field": "code",
             "reason": reasons[k],
-            "message": REASONS[reasons[k] or "unrecognised_code"],
             "resolution": k,
         }
         for i, k in zip(
