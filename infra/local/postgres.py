@@ -87,6 +87,8 @@ class PostgresServer:
     superuser_password: str
     data_dir: Path
     log_file: Path
+    # A name the server certificate is valid for, checked by connect().
+    certificate_host: str
     _pg_ctl: Path = field(repr=False)
     _run_as: list[str] = field(repr=False)
     _owned_root: Path | None = field(default=None, repr=False)
@@ -111,6 +113,11 @@ class PostgresServer:
             "ssl_context": self.ssl_context(),
             "timeout": 30,
         }
+        if "host" not in overrides and self.certificate_host != self.host:
+            # The certificate does not name 127.0.0.1, so connect to it and
+            # check the certificate against a name it does carry.
+            params["sock"] = socket.create_connection((self.host, self.port), 30)
+            params["host"] = self.certificate_host
         params.update(overrides)
         return pg8000.native.Connection(**params)
 
@@ -300,6 +307,7 @@ def start_postgres(
             superuser_password=superuser_password,
             data_dir=data_dir,
             log_file=log_file,
+            certificate_host=(server_addresses or server_names)[0],
             _pg_ctl=pg_ctl,
             _run_as=run_as,
             _owned_root=owned_root,

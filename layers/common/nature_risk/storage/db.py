@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import ssl
 import threading
 import time
@@ -27,11 +26,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import pg8000.native
+from aws_lambda_powertools import Logger
 
 from nature_risk.config import DatabaseSettings
 from nature_risk.errors import Conflict, NatureRiskError, ServiceUnavailable
+from nature_risk.observability import get_logger
 
-logger = logging.getLogger(__name__)
+
+def _logger() -> Logger:
+    # The product logger of POWERTOOLS_SERVICE_NAME, looked up per call so the
+    # function's service name applies, with its allowlist formatter.
+    return get_logger()
+
 
 APPLICATION_NAME = "nature-risk"
 UNAVAILABLE_MESSAGE = "The database is unavailable. Try again later."
@@ -86,7 +92,7 @@ def build_ssl_context(settings: DatabaseSettings) -> ssl.SSLContext:
             ssl.Purpose.SERVER_AUTH, cafile=str(settings.ca_bundle)
         )
     except (OSError, ssl.SSLError) as error:
-        logger.error(
+        _logger().error(
             "The database CA bundle cannot be loaded",
             extra={"error_class": type(error).__name__},
         )
@@ -141,7 +147,7 @@ class SecretCredentials:
             secret = json.loads(response["SecretString"])
             return Credentials(str(secret["username"]), str(secret["password"]))
         except Exception as error:  # noqa: BLE001 - boto3, JSON and key errors alike
-            logger.error(
+            _logger().error(
                 "The database secret cannot be read",
                 extra={"error_class": type(error).__name__},
             )
@@ -174,7 +180,7 @@ class IamTokenCredentials:
                 Region=self._settings.region,
             )
         except Exception as error:  # noqa: BLE001 - any SDK failure
-            logger.error(
+            _logger().error(
                 "An IAM database token cannot be generated",
                 extra={"error_class": type(error).__name__},
             )
@@ -206,10 +212,13 @@ def credentials_from_settings(settings: DatabaseSettings) -> CredentialSource:
 
 
 def _log_failure(message: str, error: BaseException) -> None:
-    logger.error(
-        message,
-        extra={"error_class": type(error).__name__, "error_code": sqlstate_of(error)},
-    )
+    fields: dict[str, object] = {"error_class": type(error).__name__}
+    code = sqlstate_of(error)
+    if code is not None:
+        # The log allowlist takes identifiers only, and SQLSTATEs can start
+        # with a digit, so the code is logged as sqlstate_22P02.
+        fields["error_code"] = f"sqlstate_{code}"
+    _logger().error(message, extra=fields)
 
 
 def open_connection(
@@ -310,7 +319,7 @@ class Database:
             except DATABASE_ERRORS as error:
                 self.close()
                 if attempt == 0:
-                    logger.warning(
+                    _logger().warning(
                         "The database connection was dead and is re-opened",
                         extra={"error_class": type(error).__name__},
                     )
