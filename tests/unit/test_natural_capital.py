@@ -174,16 +174,21 @@ def test_columns_in_release_order(kb, dashboard):
 
 def test_unmatched_rows(dashboard):
     assert dashboard["unmatched"] == [
-        {"row": 5, "field": "code", "reason": "unrecognised_code", "resolution": 3}
+        {
+            "row": 5,
+            "field": "code",
+            "reason": "unrecognised_code",
+            "message": "The activity code is not in a supported format.",
+            "resolution": 3,
+        }
     ]
 
 
-def test_reasons_listed_once(dashboard):
-    reasons = dashboard["reasons"]
-    assert reasons["unrecognised_code"] == (
-        "The activity code is not in a supported format."
-    )
-    assert "message" not in dashboard["resolutions"][3]
+def test_resolutions_omit_reason_text(dashboard):
+    assert dashboard["resolutions"][3] == {
+        "status": "unmatched",
+        "reason": "unrecognised_code",
+    }
 
 
 def test_unmatched_never_echoes_input(dashboard):

@@ -166,7 +166,6 @@ def build_dashboard(
             "resolution": code_of_holding.tolist(),
         },
         "unmatched": _unmatched(holdings, per_code, code_of_holding, holding_matched),
-        "reasons": dict(REASONS),
     }
 
 
@@ -350,6 +349,7 @@ def _unmatched(
 ) -> list[dict[str, object]]:
     """List each unusable holding by row, field and reason, never by value."""
     reasons = [r.reason for r in per_code]
+    messages = [REASONS[reason] if reason else "" for reason in reasons]
     rows = np.asarray(holdings.rows)
     unmatched = np.flatnonzero(~holding_matched)
     return [
@@ -357,6 +357,7 @@ def _unmatched(
             "row": int(rows[i]),
             "field": "code",
             "reason": reasons[k],
+            "message": messages[k],
             "resolution": k,
         }
         for i, k in zip(
