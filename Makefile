@@ -25,6 +25,7 @@ help:
 	@echo "make lint   ruff, cfn-lint and checkov"
 	@echo "make build  sam build (no Docker)"
 	@echo "make bench  benchmarks, written to docs/benchmarks.md"
+	@echo "make restore SNAPSHOT=<id|latest>  restore a snapshot (docs/backups.md)"
 
 $(BIN)/.installed: $(REQUIREMENTS)
 	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) not found: install it (pyenv install $(PYTHON_VERSION)) or set PYTHON"; exit 1; }
@@ -99,6 +100,12 @@ build: venv check-data rds-ca-bundle $(TOOLS_VENV)/sam/.installed
 
 bench: venv system-deps check-data
 	$(BIN)/python -m bench.run
+
+# Verify a snapshot and restore it into the database the DB_* variables name;
+# BACKUP_BUCKET names the bucket. See docs/backups.md.
+restore: venv
+	@test -n "$(SNAPSHOT)" || { echo "Set SNAPSHOT to a snapshot id or 'latest'; list them with: PYTHONPATH=layers/common $(BIN)/python -m nature_risk.backup list"; exit 1; }
+	PYTHONPATH=layers/common $(BIN)/python -m nature_risk.backup restore $(SNAPSHOT) $(RESTORE_ARGS)
 
 openapi: venv check-data
 	$(BIN)/python -m infra.local.openapi --write
