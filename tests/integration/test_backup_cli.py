@@ -1,0 +1,104 @@
+"""The restore command line against moto S3 and the TLS PostgreSQL server."""
+
+from __future__ import annotations
+
+import pytest
+from nature_risk.backup.__main__ import main
+from nature_risk.backup.snapshot import take_snapshot
+from nature_risk.config import PortfolioLimits
+from nature_risk.storage import portfolios as repository
+
+from infra.local.postgres import PostgresServer
+from tests.integration.backup_support import (  # noqa: F401 - fixtures
+    BackupBucket,
+    ScratchDatabases,
+    bucket_fixture,
+    scratch_fixture,
+    table_rows,
+)
+
+SNAPSHOT_ID = "20261203T023000Z"
+PRIVATE_NAME = "Private Portfolio Name 0815"
+
+
+@pytest.fixture
+def snapshot_source(scratch: ScratchDatabases, bucket: BackupBucket) -> list[str]:
+    """Take a snapshot of a database with two portfolios; return its holdings."""
+    source = scratch.connect(scratch.create(migrated=True))
+    for number in range(2):
+        draft = repository.PortfolioDraft(
+            name=f"{PRIVATE_NAME} {number}",
+            module="agriculture",
+            currency="EUR",
+            holdings=[{"row": 2, "commodity": "Soy", "country": "BR", "tonnes": 5}],
+        )
+        source.run("START TRANSACTION")
+        repository.create_portfolio(source, "user-9", draft, PortfolioLimits())
+        source.run("COMMIT")
+    take_snapshot(source, bucket.s3, bucket.target(), SNAPSHOT_ID)
+    return table_rows(source, "holdings")
+
+
+def test_cli_restore_loads_snapshot(
+    snapshot_source: list[str],
+    database_secret: str,
+    clean_database: PostgresServer,
+    bucket: BackupBucket,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("BACKUP_BUCKET", bucket.name)
+
+    status = main(["restore", "latest"])
+    output = capsys.readouterr()
+    connection = clean_database.connect()
+    restored = table_rows(connection, "holdings")
+    connection.close()
+
+    assert status == 0
+    assert restored == snapshot_source
+    assert f"snapshot {SNAPSHOT_ID} restored: " in output.out
+    # The progress bar shows byte counts, never what the rows contain.
+    assert "100%" in output.err
+    assert PRIVATE_NAME not in output.err
+    assert PRIVATE_NAME not in output.out
+
+
+def test_cli_restore_refuses_non_empty_database(
+    snapshot_source: list[str],
+    database_secret: str,
+    clean_database: PostgresServer,
+    bucket: BackupBucket,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("BACKUP_BUCKET", bucket.name)
+    assert main(["restore", SNAPSHOT_ID, "--no-progress"]) == 0
+    capsys.readouterr()
+
+    second = main(["restore", SNAPSHOT_ID, "--no-progress"])
+    refused = capsys.readouterr()
+    replaced = main(["restore", SNAPSHOT_ID, "--no-progress", "--overwrite"])
+    connection = clean_database.connect()
+    restored = table_rows(connection, "holdings")
+    connection.close()
+
+    assert second == 1
+    assert "ERROR: the target database has rows in" in refused.err
+    assert "--overwrite" in refused.err
+    assert replaced == 0
+    assert restored == snapshot_source
+
+
+def test_cli_restore_reports_unknown_snapshot(
+    database_secret: str,
+    bucket: BackupBucket,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("BACKUP_BUCKET", bucket.name)
+
+    status = main(["restore", "latest", "--no-progress"])
+
+    assert status == 1
+    assert "no complete snapshot" in capsys.readouterr().err
