@@ -1,7 +1,7 @@
 """API Gateway HTTP API (payload 2.0) events and a Lambda context for tests.
 
 ``http_event`` builds the same event the local server sends, so a unit test
-that calls ``lambda_handler`` directly sees what API Gateway would deliver.
+that calls ``lambda_handler`` directly gets the event API Gateway delivers.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Dashboard function: public reference data, templates and dashboards.
 
-The function is stateless: it reads the request, computes and forgets. Routes
-live in ``dashboard_*`` modules as Powertools routers, and this module only
-joins them into one resolver. Add a module's routes with
-``app.include_router(router)`` below.
+The function is stateless: each response comes from the request and the
+loaded data alone. Routes live in ``dashboard_*`` modules as Powertools
+routers, and this module only joins them into one resolver. Add a module's
+routes with ``app.include_router(router)`` below.
 """
 
 from __future__ import annotations

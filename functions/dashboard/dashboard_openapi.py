@@ -39,7 +39,7 @@ class ErrorProblem(BaseModel):
 
 
 class ErrorDetail(BaseModel):
-    """What failed, as a stable code and a sentence."""
+    """The failure: a stable code, a sentence and, for input errors, the problems."""
 
     code: str
     message: str
@@ -61,7 +61,7 @@ def responses(
 ) -> dict[int, dict[str, Any]]:
     """Document a route's 200 body and its error statuses for Powertools.
 
-    Every route can answer 422 (invalid parameters) and 500, so both are
+    Every route can return 422 (invalid parameters) and 500, so both are
     always listed. ``success_content`` replaces the JSON model for other
     media types.
     """
@@ -154,14 +154,14 @@ def _referenced_schemas(
 ) -> dict[str, Any]:
     # Powertools always adds its own validation error schemas. Routes here
     # document ErrorResponse instead, so unreferenced schemas are dropped.
-    wanted = _references(document.get("paths", {}))
-    pending = list(wanted)
+    referenced = _references(document.get("paths", {}))
+    pending = list(referenced)
     while pending:
         name = pending.pop()
-        for found in _references(components.get(name, {})) - wanted:
-            wanted.add(found)
+        for found in _references(components.get(name, {})) - referenced:
+            referenced.add(found)
             pending.append(found)
-    return {name: components[name] for name in sorted(wanted) if name in components}
+    return {name: components[name] for name in sorted(referenced) if name in components}
 
 
 def openapi_json(app: APIGatewayHttpResolver) -> str:

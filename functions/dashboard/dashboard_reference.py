@@ -100,7 +100,7 @@ class CodeReading(BaseModel):
 
 
 class CodeResolution(BaseModel):
-    """How one code resolved to ENCORE activities, or why it did not."""
+    """The resolution of one code to ENCORE activities, or the reason it failed."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -124,7 +124,7 @@ class ActivityPage(BaseModel):
     limit: int
     offset: int
     resolution: CodeResolution | None = Field(
-        default=None, description="How ``code`` resolved, when it was given."
+        default=None, description="The resolution of code, when it was given."
     )
     items: list[ActivityItem]
 

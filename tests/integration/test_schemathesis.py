@@ -46,10 +46,10 @@ def api_url(encore_dir: Path, biodiversity_dir: Path) -> Iterator[str]:
 def test_api_conforms_to_document(case: schemathesis.Case, api_url: str) -> None:
     # API Gateway returns 404, not 405, for a method without a route, and the
     # local server does the same. The body schemas describe the common form of
-    # a portfolio, not the parser's exact rules: a schema-valid CSV string may
-    # be an invalid portfolio (400), and the parser accepts some bodies the
-    # schema does not, such as a number as a code. So the two checks that
-    # compare acceptance with the schema do not apply to the upload routes.
+    # a portfolio, not the parser's exact rules. A schema-valid CSV string may
+    # still be an invalid portfolio (400). The parser also accepts some bodies
+    # the schema does not, such as a number as a code. So the two checks that
+    # compare acceptance with the schema are off.
     case.call_and_validate(
         base_url=api_url,
         timeout=30,

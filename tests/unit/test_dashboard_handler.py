@@ -484,7 +484,7 @@ def test_template_parses_as_portfolio(dashboard: ModuleType) -> None:
     assert body["unmatched"] == []
 
 
-# Reading the body: size limits and base64, before the parser sees it.
+# Reading the body: size limits and base64 decoding, before parsing.
 
 LIMITS = InputLimits(max_body_bytes=1024)
 
