@@ -1,0 +1,163 @@
+"""The saved-portfolio routes end to end over HTTP, as ``make run`` serves them.
+
+The local backends (TLS-only PostgreSQL, moto's Secrets Manager) and the local
+API server start on 127.0.0.1; requests carry tokens from the local sign-in.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.local.backends import start_local_backends
+from infra.local.run import add_portfolio_routes
+from infra.local.server import AuthorizationFailed, LocalApiServer, RouteTable
+from infra.local.signin import LocalSignIn
+
+PORTFOLIO = {
+    "name": "Local book",
+    "currency": "EUR",
+    "holdings": [{"code": "0111", "amount": 10}, {"code": "C_10_106", "amount": 5}],
+}
+
+
+@pytest.fixture(scope="module")
+def local_api(
+    tmp_path_factory: pytest.TempPathFactory, encore_dir: Path
+) -> Iterator[tuple[str, LocalSignIn]]:
+    saved = dict(os.environ)
+    os.environ["ENCORE_KB_DIR"] = str(encore_dir)
+    backends = start_local_backends(tmp_path_factory.mktemp("local"))
+    sign_in = LocalSignIn()
+    routes = RouteTable()
+    add_portfolio_routes(routes, sign_in)
+    server = LocalApiServer(routes, port=0, quiet=True)
+    server.start()
+    try:
+        yield server.url, sign_in
+    finally:
+        server.stop()
+        backends.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def request(
+    url: str,
+    method: str,
+    *,
+    token: str | None = None,
+    payload: Any = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, Any, Any]:
+    data = None if payload is None else json.dumps(payload).encode()
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    if token is not None:
+        all_headers["Authorization"] = f"Bearer {token}"
+    prepared = urllib.request.Request(url, data, all_headers, method=method)
+    try:
+        with urllib.request.urlopen(prepared, timeout=30) as response:  # noqa: S310
+            body = response.read()
+            return response.status, response.headers, json.loads(body or b"null")
+    except urllib.error.HTTPError as error:
+        body = error.read()
+        return error.code, error.headers, json.loads(body or b"null")
+
+
+def sign_in(base: str, user: str) -> str:
+    status, _, body = request(f"{base}/local/sign-in", "POST", payload={"user": user})
+    assert status == 200
+    return body["access_token"]
+
+
+def test_local_round_trip(local_api) -> None:
+    base, _ = local_api
+    alice = sign_in(base, "alice")
+    bob = sign_in(base, "bob")
+
+    status, headers, created = request(
+        f"{base}/portfolios", "POST", token=alice, payload=PORTFOLIO
+    )
+    assert status == 201, created
+    assert headers["ETag"] == '"1"'
+    item = f"{base}/portfolios/{created['id']}"
+
+    assert request(item, "GET", token=alice)[0] == 200
+    assert request(item, "GET", token=bob)[0] == 404
+    status, _, result = request(f"{item}/dashboard", "GET", token=alice)
+    assert status == 200
+    assert result["dashboard"]["totals"]["holdings"] == 2
+
+    replaced = {**PORTFOLIO, "name": "Renamed"}
+    status, headers, _ = request(
+        item, "PUT", token=alice, payload=replaced, headers={"If-Match": '"1"'}
+    )
+    assert status == 200
+    assert headers["ETag"] == '"2"'
+
+    status, _, exported = request(f"{base}/account/data", "GET", token=alice)
+    assert status == 200
+    assert [p["name"] for p in exported["portfolios"]] == ["Renamed"]
+    assert request(item, "DELETE", token=alice)[0] == 204
+    assert request(item, "GET", token=alice)[0] == 404
+
+
+def test_local_routes_need_token(local_api) -> None:
+    base, sign_in_provider = local_api
+    other_key = LocalSignIn().issue("alice")
+    expired = sign_in_provider.issue("alice", now=0)
+    header, claims, signature = sign_in_provider.issue("alice").split(".")
+    forged_claims = (
+        base64.urlsafe_b64encode(
+            json.dumps(
+                {**json.loads(base64.urlsafe_b64decode(claims + "==")), "sub": "bob"}
+            ).encode()
+        )
+        .rstrip(b"=")
+        .decode()
+    )
+    for token in (
+        None,
+        "",
+        "not-a-jwt",
+        other_key,
+        expired,
+        f"{header}.{forged_claims}.{signature}",
+    ):
+        status, _, body = request(f"{base}/portfolios", "GET", token=token)
+        assert status == 401, token
+        assert body == {"message": "Unauthorized"}
+
+
+def test_sign_in_checks_claims() -> None:
+    provider = LocalSignIn()
+    wrong_audience = LocalSignIn(audience="another-client")
+    wrong_audience._private_key = provider._private_key
+    wrong_audience.key_id = provider.key_id
+    token = wrong_audience.issue("alice")
+    with pytest.raises(AuthorizationFailed, match="audience"):
+        provider.verify(token)
+    future = provider.issue("alice", now=4_000_000_000)
+    with pytest.raises(AuthorizationFailed, match="not yet valid"):
+        provider.verify(future)
+    claims = provider.authorize({"authorization": f"Bearer {provider.issue('alice')}"})
+    assert claims["sub"] == "alice"
+    assert isinstance(claims["exp"], str)
+
+
+def test_sign_in_rejects_alg_none() -> None:
+    provider = LocalSignIn()
+    header = base64.urlsafe_b64encode(
+        json.dumps({"alg": "none", "kid": provider.key_id}).encode()
+    ).rstrip(b"=")
+    claims = provider.issue("alice").split(".")[1]
+    with pytest.raises(AuthorizationFailed):
+        provider.verify(f"{header.decode()}.{claims}.")
