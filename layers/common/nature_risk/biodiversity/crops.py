@@ -145,24 +145,22 @@ class CropYields:
             code_at = header.index("Code")
             year_at = header.index("Year")
             entity_at = header.index("Entity")
+            # Rows run by entity, then by year ascending, so the last
+            # non-empty cell seen per crop and code is the latest year.
+            cells: dict[str, dict[str, tuple[str, str]]] = {c: {} for c in latest}
             for row in reader:
                 code = row[code_at]
                 if not code:
                     continue  # FAO regions and groupings have no code
                 entities[row[entity_at]] = code
-                year = int(row[year_at])
                 for position, crop in columns.items():
-                    cell = row[position]
-                    if not cell:
-                        continue
-                    value = float(cell)
-                    previous = latest[crop].get(code)
-                    if (
-                        value > 0
-                        and math.isfinite(value)
-                        and (previous is None or previous.year < year)
-                    ):
-                        latest[crop][code] = Yield(value, year, code)
+                    if row[position]:
+                        cells[crop][code] = (row[year_at], row[position])
+        for crop, by_code in cells.items():
+            for code, (year, cell) in by_code.items():
+                value = float(cell)
+                if value > 0 and math.isfinite(value):
+                    latest[crop][code] = Yield(value, int(year), code)
         return cls(latest, entities)
 
     def resolve_commodity(self, text: str) -> Commodity | None:

@@ -261,11 +261,23 @@ def _lookup(
     radius_degrees = fallback_km / (
         KM_PER_DEGREE_LATITUDE * np.cos(np.radians(max_latitude))
     )
-    pairs = tree.query_nearest(
-        points[missing], max_distance=radius_degrees, all_matches=False
-    )
+    # A "dwithin" query uses GEOS prepared geometries and so avoids the exact
+    # distance to every polygon whose bounding box is near, which made
+    # query_nearest several times slower here.
+    pairs = tree.query(points[missing], predicate="dwithin", distance=radius_degrees)
     if pairs.shape[1] == 0:
         return found, fallback, distance
+    km = distance_to_geometries_km(points[missing[pairs[0]]], tree.geometries[pairs[1]])
+    # The nearest polygon in km, ties going to the lower polygon index.
+    order = np.lexsort((pairs[1], km, pairs[0]))
+    inputs, first = np.unique(pairs[0][order], return_index=True)
+    nearest = order[first]
+    near = km[nearest] <= fallback_km
+    subset = missing[inputs[near]]
+    found[subset] = pairs[1][nearest[near]]
+    fallback[subset] = True
+    distance[subset] = km[nearest[near]]
+    return found, fallback, distance
     subset = missing[pairs[0]]
     km = distance_to_geometries_km(points[subset], tree.geometries[pairs[1]])
     near = km <= fallback_km

@@ -29,7 +29,12 @@ from nature_risk.biodiversity.inputs import (
     text_column,
 )
 from nature_risk.biodiversity.packs import LayerPack
-from nature_risk.biodiversity.tiers import MINING_GUIDANCE, TIERS, mining_tier
+from nature_risk.biodiversity.tiers import (
+    MINING_GUIDANCE,
+    TIERS,
+    TierDecision,
+    mining_tier,
+)
 from nature_risk.config import InputLimits
 from nature_risk.errors import Problem
 from nature_risk.tabular import Table, find_column, read_table
@@ -313,57 +318,9 @@ def build_mining_dashboard(
     star_core, star_summary = _star_concentration(values, count)
     near_sites = values.near_protected_or_kba(radius_km)
 
-    records = data.ecoregions.records
-    tiers: list[str] = []
-    per_asset: list[dict[str, object]] = []
-    eco_index = located.ecoregion.tolist()
-    eco_fallback = located.ecoregion_fallback.tolist()
-    eco_km = located.ecoregion_distance_km.tolist()
-    for i in range(count):
-        eco = records[eco_index[i]] if eco_index[i] >= 0 else None
-        decision = mining_tier(
-            located=eco is not None,
-            nnh=eco.nnh if eco else None,
-            biome_number=eco.biome_number if eco else None,
-            status=assets.statuses[i],
-            near_protected_or_kba=bool(near_sites[i]),
-            in_star_core=bool(star_core[i]),
-        )
-        tiers.append(decision.tier)
-        iso3 = country_iso3[i]
-        per_asset.append(
-            {
-                "row": int(assets.rows[i]),
-                "name": assets.names[i],
-                "company": assets.companies[i],
-                "commodity": assets.commodities[i],
-                "status": assets.statuses[i],
-                "amount": finite_or_none(assets.amounts[i]),
-                "latitude": float(lat[i]),
-                "longitude": float(lon[i]),
-                "country": (
-                    {
-                        "iso3": iso3,
-                        "name": data.countries.name(iso3),
-                        "source": _country_source(located, stated[i], i),
-                    }
-                    if iso3
-                    else None
-                ),
-                "ecoregion": (
-                    {
-                        **eco.to_dict(),
-                        "nearest_fallback": eco_fallback[i],
-                        "distance_km": round(eco_km[i], 1),
-                    }
-                    if eco
-                    else None
-                ),
-                "indicators": values.for_item(i),
-                "tier": decision.tier,
-                "tier_reasons": decision.reasons,
-            }
-        )
+    tiers, per_asset = _asset_results(
+        assets, data, located, stated, country_iso3, values, near_sites, star_core
+    )
 
     return {
         "module": "mining",
@@ -384,6 +341,94 @@ def build_mining_dashboard(
         "datasets": data.datasets(),
         "layer_packs": [pack.describe() for pack in packs],
     }
+
+
+def _asset_results(
+    assets: MiningAssets,
+    data: BiodiversityData,
+    located: Locations,
+    stated: list[str | None],
+    country_iso3: list[str | None],
+    values: IndicatorValues,
+    near_sites: np.ndarray,
+    star_core: np.ndarray,
+) -> tuple[list[str], list[dict[str, object]]]:
+    """Tier every asset and build its JSON result.
+
+    Tier decisions and ecoregion dicts are cached per distinct input, because
+    a portfolio repeats few combinations and 10,000 assets are common.
+    """
+    records = data.ecoregions.records
+    eco_dicts: dict[int, dict[str, object]] = {}
+    decisions: dict[tuple[object, ...], TierDecision] = {}
+    eco_index = located.ecoregion.tolist()
+    eco_fallback = located.ecoregion_fallback.tolist()
+    eco_km = np.round(located.ecoregion_distance_km, 1).tolist()
+    country_polygon = (located.country >= 0) & ~located.country_fallback
+    amounts = [finite_or_none(amount) for amount in assets.amounts.tolist()]
+    rows = assets.rows.tolist()
+    lat = assets.latitudes.tolist()
+    lon = assets.longitudes.tolist()
+    near = near_sites.tolist()
+    core = star_core.tolist()
+    tiers: list[str] = []
+    results: list[dict[str, object]] = []
+    for i in range(len(assets)):
+        index = eco_index[i]
+        eco = records[index] if index >= 0 else None
+        key = (index, assets.statuses[i], near[i], core[i])
+        decision = decisions.get(key)
+        if decision is None:
+            decision = decisions[key] = mining_tier(
+                located=eco is not None,
+                nnh=eco.nnh if eco else None,
+                biome_number=eco.biome_number if eco else None,
+                status=assets.statuses[i],
+                near_protected_or_kba=near[i],
+                in_star_core=core[i],
+            )
+        ecoregion = None
+        if eco is not None:
+            if index not in eco_dicts:
+                eco_dicts[index] = eco.to_dict()
+            ecoregion = {
+                **eco_dicts[index],
+                "nearest_fallback": eco_fallback[i],
+                "distance_km": eco_km[i],
+            }
+        iso3 = country_iso3[i]
+        country = None
+        if iso3:
+            if country_polygon[i]:
+                source = "polygon"
+            elif stated[i] is not None:
+                source = "stated"
+            else:
+                source = "nearest_polygon"
+            country = {
+                "iso3": iso3,
+                "name": data.countries.name(iso3),
+                "source": source,
+            }
+        tiers.append(decision.tier)
+        results.append(
+            {
+                "row": rows[i],
+                "name": assets.names[i],
+                "company": assets.companies[i],
+                "commodity": assets.commodities[i],
+                "status": assets.statuses[i],
+                "amount": amounts[i],
+                "latitude": lat[i],
+                "longitude": lon[i],
+                "country": country,
+                "ecoregion": ecoregion,
+                "indicators": values.for_item(i),
+                "tier": decision.tier,
+                "tier_reasons": decision.reasons,
+            }
+        )
+    return tiers, results
 
 
 def _asset_countries(
@@ -414,14 +459,6 @@ def _asset_countries(
             )
         countries.append(inside or stated or nearest)
     return countries
-
-
-def _country_source(located: Locations, stated: str | None, i: int) -> str:
-    if located.country[i] >= 0 and not located.country_fallback[i]:
-        return "polygon"
-    if stated is not None:
-        return "stated"
-    return "nearest_polygon"
 
 
 def _flag_swapped(
