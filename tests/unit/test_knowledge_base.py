@@ -132,6 +132,14 @@ def test_food_class_joined_to_group(kb):
     assert rating(kb, "C_10_101_1010", "Area of land use", True) == "L"
 
 
+@pytest.mark.parametrize("group", ["101", "102", "103", "104"])
+def test_food_classes_all_joined(kb, group):
+    activity_id = f"C_10_{group}_{group}0"
+    position = kb.activity_index[activity_id]
+    assert kb.activities[position].level == "class"
+    assert kb.pressure_ratings[position].min() >= 0
+
+
 def test_activity_codes_padded(kb):
     cereals = kb.activity("A_1_11_111")
     assert cereals.division_code == "01"

@@ -25,10 +25,11 @@ import json
 
 import numpy as np
 import pytest
+from nature_risk.config import InputLimits
 from nature_risk.errors import InputError
 from nature_risk.knowledge_base import load_knowledge_base
 from nature_risk.natural_capital import DashboardOptions, build_dashboard
-from nature_risk.portfolio_input import HoldingsTable
+from nature_risk.portfolio_input import HoldingsTable, parse_holdings
 
 TRANSMISSION = "D_35_351:transmission-and-distribution-of-electricity"
 CODES = [
@@ -354,3 +355,32 @@ def test_options_from_dict_invalid(options, field):
         DashboardOptions.from_dict(options)
     assert caught.value.problems[0].field == field
     assert "secret" not in caught.value.message
+
+
+def test_csv_and_json_give_same_figures(kb):
+    csv_body = (
+        b"name,code,amount\r\n"
+        b"Farm,0111,100\r\n"
+        b"Solar,D_35_351:solar-energy-production,50\r\n"
+        b"Unknown,not a code,20\r\n"
+    )
+    json_body = json.dumps(
+        {
+            "holdings": [
+                {"name": "Farm", "code": "0111", "amount": 100},
+                {
+                    "name": "Solar",
+                    "code": "D_35_351:solar-energy-production",
+                    "amount": 50,
+                },
+                {"name": "Unknown", "code": "not a code", "amount": 20},
+            ]
+        }
+    ).encode()
+    from_csv = build_dashboard(parse_holdings(csv_body, "text/csv", InputLimits()), kb)
+    from_json = build_dashboard(
+        parse_holdings(json_body, "application/json", InputLimits()), kb
+    )
+    for key in ("totals", "headline", "dependencies", "pressures", "heatmaps"):
+        assert from_csv[key] == from_json[key]
+    assert from_csv["totals"]["matched_exposure"] == 150.0
