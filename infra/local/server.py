@@ -172,15 +172,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
         unrouted = f"{method} (no route)"
         length_header = self.headers.get("Content-Length")
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            return self._send_gateway_error(411, "Length Required"), unrouted
+            return self._reject_unread_body(411, "Length Required"), unrouted
         try:
             length = int(length_header) if length_header else 0
         except ValueError:
-            return self._send_gateway_error(400, "Bad Request"), unrouted
+            return self._reject_unread_body(400, "Bad Request"), unrouted
         if length < 0:
-            return self._send_gateway_error(400, "Bad Request"), unrouted
+            return self._reject_unread_body(400, "Bad Request"), unrouted
         if length > MAX_REQUEST_BYTES:
-            return self._send_gateway_error(413, "Request Entity Too Large"), unrouted
+            return self._reject_unread_body(413, "Request Entity Too Large"), unrouted
         body = self.rfile.read(length) if length else None
 
         matched = self.server.routes.match(method, path)
@@ -235,6 +235,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         }
         for name, values in (result.get("multiValueHeaders") or {}).items():
             headers[name.lower()] = ",".join(str(value) for value in values)
+        # Hop-by-hop headers belong to the gateway's connection, not the handler.
+        headers.pop("connection", None)
         cookies = [str(cookie) for cookie in result.get("cookies") or []]
         body = result.get("body") or ""
         if result.get("isBase64Encoded"):
@@ -244,9 +246,20 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self._send(status, headers, cookies, payload)
         return status
 
-    def _send_gateway_error(self, status: int, message: str) -> int:
+    def _reject_unread_body(self, status: int, message: str) -> int:
+        # The unread body would be taken for the next request on this
+        # connection, so the connection closes after the error.
+        self.close_connection = True
+        return self._send_gateway_error(status, message, close=True)
+
+    def _send_gateway_error(
+        self, status: int, message: str, *, close: bool = False
+    ) -> int:
         payload = json.dumps({"message": message}).encode("utf-8")
-        self._send(status, {"content-type": "application/json"}, [], payload)
+        headers = {"content-type": "application/json"}
+        if close:
+            headers["connection"] = "close"
+        self._send(status, headers, [], payload)
         return status
 
     def _send(
@@ -254,7 +267,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     ) -> None:
         self.send_response(status)
         for name, value in headers.items():
-            if name in ("content-length", "transfer-encoding", "connection"):
+            if name in ("content-length", "transfer-encoding"):
                 continue
             self.send_header(name, value)
         for cookie in cookies:

@@ -408,3 +408,39 @@ def test_reference_search_over_http(dashboard_server: LocalApiServer) -> None:
     assert status == 200
     assert page["limit"] == 5
     assert page["total"] >= 1
+
+
+def test_oversized_body_closes_connection(
+    echo_server: LocalApiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(local_server, "MAX_REQUEST_BYTES", 16)
+    connection = http.client.HTTPConnection(
+        "127.0.0.1", echo_server.server_port, timeout=30
+    )
+    try:
+        connection.request("POST", "/echo", body=b"GET /crash HTTP/1.1\r\n\r\n" * 4)
+        response = connection.getresponse()
+        response.read()
+
+        assert response.status == 413
+        assert response.headers["connection"] == "close"
+    finally:
+        connection.close()
+
+
+def test_large_upload_with_expect_continue(
+    dashboard_server: LocalApiServer,
+) -> None:
+    rows = "".join(f"Holding {index},0111,{index + 1}\n" for index in range(60_000))
+    body = ("name,code,amount\n" + rows).encode()
+    status, _, payload = _request(
+        dashboard_server,
+        "POST",
+        "/dashboards/natural-capital",
+        body=body,
+        headers=[("Content-Type", "text/csv"), ("Expect", "100-continue")],
+    )
+
+    assert len(body) > 1024 * 1024
+    assert status == 200
+    assert json.loads(payload)["totals"]["holdings"] == 60_000

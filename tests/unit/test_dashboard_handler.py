@@ -597,3 +597,41 @@ def test_flag_rejects_other_values(uploads: ModuleType, value: object) -> None:
 
     assert "maybe-secret" not in raised.value.message
     assert raised.value.problems[0].field == "exclude_water_supply"
+
+
+HOSTILE_BODIES = [
+    ("application/json", b"[" * 5000 + b"]" * 5000),
+    ("application/json", b'{"holdings": "not a list"}'),
+    ("application/json", b'{"holdings": [{"code": {"nested": true}}]}'),
+    ("application/json", b'"\\ud800"'),
+    ("application/json", b"\xff\xfe{\x00}\x00"),
+    ("text/csv", b"\x00\x01\x02"),
+    ("text/csv; charset=nonexistent-charset", b"code\n0111\n"),
+    ("text/csv", b'code,amount\n"0111,5\n'),
+    ("text/csv", b"code;amount\n" + b"0111;1e400\n"),
+    ("multipart/form-data; boundary=", b"--\r\n\r\n"),
+    ("multipart/form-data; boundary=abc", b"no parts at all"),
+    ("multipart/form-data; boundary=abc", b"--abc\r\nContent-Disposition: x\r\n\r\n"),
+    ('multipart/form-data; boundary="unterminated', b"--x--"),
+]
+
+
+@pytest.mark.parametrize(("content_type", "body"), HOSTILE_BODIES)
+def test_hostile_body_is_not_server_error(
+    dashboard: ModuleType, content_type: str, body: bytes
+) -> None:
+    event = http_event("POST", PATH, headers={"content-type": content_type}, body=body)
+    response = _call(dashboard, event)
+
+    # The parser is lenient, so some of these still give a dashboard.
+    assert response["statusCode"] < 500
+    if response["statusCode"] >= 400:
+        assert "error" in _json(response)
+
+
+def test_text_body_with_lone_surrogate(dashboard: ModuleType) -> None:
+    event = csv_event(PATH, CSV_TEXT)
+    event["body"] = "code\n\ud800\n"
+    response = _call(dashboard, event)
+
+    assert response["statusCode"] < 500
