@@ -59,6 +59,8 @@ def get_openapi_document() -> Response[str]:
 
 @app.get("/swagger", include_in_schema=False)
 def get_swagger_ui() -> Response[str]:
+    # Powertools' enable_swagger would render its own document, which lacks the
+    # upload request bodies that dashboard_openapi adds.
     return Response(status_code=200, content_type="text/html", body=_swagger_html())
 
 
