@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from nature_risk.classification import Classifier
 from nature_risk.knowledge_base import load_knowledge_base
@@ -236,3 +238,35 @@ def test_matched_dict_lists_activity_ids(kb, classifier):
     result = classifier.resolve("35.12").to_dict(kb)
     assert result["activities"] == [ALL_POWER[8]]
     assert result["method"] == "nace_class"
+
+
+@pytest.mark.parametrize("code", ["01.1", "A01.1"])
+def test_nace_group(kb, classifier, code):
+    resolution = classifier.resolve(code)
+    assert resolution.method == "nace_group"
+    assert resolution.code == "01.1"
+    assert ids(kb, resolution) == GROWING_NON_PERENNIAL
+
+
+@pytest.fixture(scope="module")
+def classifier_without_crosswalks(tmp_path_factory, encore_dir):
+    folder = tmp_path_factory.mktemp("release") / "release"
+    shutil.copytree(encore_dir / "ENCORE files", folder / "ENCORE files")
+    (folder / "ENCORE files").chmod(0o755)
+    return Classifier(load_knowledge_base(folder))
+
+
+@pytest.mark.parametrize(
+    "code", ["01.11", "30202010", "Production of electricity by wind"]
+)
+def test_codes_need_crosswalk(classifier_without_crosswalks, code):
+    resolution = classifier_without_crosswalks.resolve(code)
+    assert resolution.status == "unmatched"
+    assert resolution.reason == "no_crosswalk"
+
+
+def test_isic_without_crosswalk(classifier_without_crosswalks):
+    # Without the crosswalk's class list, a class is valid when its group is.
+    resolution = classifier_without_crosswalks.resolve("4610")
+    assert resolution.method == "isic_class"
+    assert resolution.activities

@@ -319,6 +319,7 @@ def release_copy(tmp_path, encore_dir):
     target = tmp_path / "release"
     for folder in ("ENCORE files", "Crosswalk tables"):
         shutil.copytree(encore_dir / folder, target / folder)
+        (target / folder).chmod(0o755)
         for path in (target / folder).iterdir():
             path.chmod(0o644)
     return target
