@@ -1,11 +1,12 @@
 """Agriculture dashboard: the land footprint of a portfolio's crops and its context.
 
 ``parse_agriculture_holdings`` turns an upload into ``AgricultureHoldings``
-(raising one ``InputError`` with every row problem); ``build_agriculture_dashboard``
-resolves commodities and countries, estimates each holding's land footprint
-from national yields, adds the country's ecoregion profile, the commodity's
-ENCORE activity and layer-pack indicators, tiers each holding and summarises
-the portfolio. Neither logs anything the user sent.
+and raises one ``InputError`` with every row problem.
+``build_agriculture_dashboard`` resolves commodities and countries and
+estimates each holding's land footprint from national yields. It adds the
+country's ecoregion profile, the commodity's ENCORE activity and layer-pack
+indicators, tiers each holding and summarises the portfolio. Neither function
+logs anything the user sent.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Codes and names come from the datasets/country-codes crosswalk (ODC-PDDL); the
 polygons and more names from Natural Earth 1:110m Admin-0 countries v4.0.0
 (public domain). Natural Earth writes ``-99`` for the ISO codes of France,
-Norway, Kosovo, Northern Cyprus and Somaliland; this module then falls back to
+Norway, Kosovo, Northern Cyprus and Somaliland. This module then falls back to
 ``ISO_A3_EH`` and, failing that, to Natural Earth's own ``ADM0_A3`` code.
 """
 

@@ -3,7 +3,7 @@
 Yields are FAOSTAT national averages in tonnes per hectare for 11 crops,
 1961-2018, as published by Our World in Data. The commodity list below also
 names crops the yield table does not cover, so that their ISIC class and ENCORE
-activity still resolve; those holdings need an area to get a land footprint.
+activity still resolve. Those holdings need an area to get a land footprint.
 """
 
 from __future__ import annotations

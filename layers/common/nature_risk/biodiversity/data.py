@@ -84,8 +84,8 @@ class Locations:
     """Country and ecoregion of each point; -1 where none was found.
 
     ``*_fallback`` marks an index taken from the nearest polygon within the
-    fallback distance because the point lies in none; ``*_distance_km`` is the
-    distance to that polygon (0 where the point lies inside one).
+    fallback distance, because the point lies in none. ``*_distance_km`` is
+    the distance to that polygon, and 0 where the point lies inside one.
     """
 
     country: np.ndarray
@@ -172,17 +172,6 @@ class BiodiversityData:
             self.countries.tree.query(points, predicate="intersects"), len(points)
         )
 
-    def country_contains(
-        self, iso3: str, latitude: float, longitude: float
-    ) -> bool | None:
-        """Return whether ``iso3``'s polygon holds the point; None without a polygon."""
-        index = self.countries.polygon_of.get(iso3)
-        if index is None:
-            return None
-        return bool(
-            shapely.intersects_xy(self.countries.polygons[index], longitude, latitude)
-        )
-
     def country_profile(self, iso3: str) -> CountryProfile | None:
         """Return the country's ecoregion profile, computing it on first use."""
         if iso3 not in self._profiles:
@@ -196,12 +185,14 @@ class BiodiversityData:
         country = self.countries.polygons[index]
         if not shapely.is_valid(country):
             country = shapely.make_valid(country)
+
         candidates = self.ecoregions.tree.query(country, predicate="intersects")
         pieces = shapely.intersection(
             self.ecoregions.valid_polygons(candidates), country
         )
         areas = equal_area_km2(pieces)
         mapped = float(areas.sum())
+
         nnh_area: dict[int, float] = defaultdict(float)
         biome_area: dict[str, float] = defaultdict(float)
         ecoregion_area: dict[int, float] = defaultdict(float)
@@ -212,6 +203,7 @@ class BiodiversityData:
             nnh_area[record.nnh] += area
             biome_area[record.biome] += area
             ecoregion_area[candidate] += area
+
         share = (lambda area: area / mapped) if mapped > 0 else (lambda area: 0.0)
         return CountryProfile(
             iso3=iso3,
@@ -256,7 +248,7 @@ def _lookup(
         return found, fallback, distance
 
     # A degree of longitude is shortest at the highest latitude in the batch, so
-    # the search radius in degrees is sized there; the km check below is exact.
+    # the search radius in degrees is sized there. The km check below is exact.
     max_latitude = min(float(np.abs(latitudes[missing]).max()), 85.0)
     radius_degrees = fallback_km / (
         KM_PER_DEGREE_LATITUDE * np.cos(np.radians(max_latitude))

@@ -2,7 +2,7 @@
 
 All geometry is WGS 84 longitude/latitude in degrees (EPSG:4326). Distances are
 great-circle (haversine) kilometres on a sphere of radius 6371.0088 km, the
-mean Earth radius; the sphere differs from the WGS 84 ellipsoid by up to 0.5 %.
+mean Earth radius. The sphere differs from the WGS 84 ellipsoid by up to 0.5 %.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ def polygons_from_shapes(shapes: list[Shape]) -> np.ndarray:
     counter-clockwise. Each hole goes to the exterior of its record that
     contains the hole's first vertex. A hole that no exterior contains becomes
     an exterior of its own, as pyshp's ``__geo_interface__`` also does.
-    Validity is not checked here because point queries do not need it and the
-    check costs more than the build; overlay code calls ``shapely.make_valid``
+    Validity is not checked here, because point queries do not need it and the
+    check costs more than the build. Overlay code calls ``shapely.make_valid``
     on the few geometries it intersects.
     """
     part_counts = np.fromiter((len(shape.parts) for shape in shapes), np.intp)
@@ -77,10 +77,11 @@ def _owning_shells(
     records: np.ndarray,
     first_vertices: np.ndarray,
 ) -> np.ndarray:
-    """Return, per hole, the innermost shell of its record that holds it, or -1.
+    """Return, per hole, the innermost shell of its record around it, or -1.
 
-    A shell holds a hole when it contains or touches the hole's first vertex;
-    of several, the smallest is the innermost. Values are positions in ``shells``.
+    A shell is around a hole when it contains or touches the hole's first
+    vertex. Of several, the smallest is the innermost. Values are positions in
+    ``shells``.
     """
     shell_polygons = shapely.polygons(rings[shells])
     shapely.prepare(shell_polygons)
@@ -124,10 +125,10 @@ def distance_to_geometries_km(points: np.ndarray, geometries: np.ndarray) -> np.
     """Return km from each point to the nearest point of its paired geometry.
 
     The nearest point is found in degree space (``shapely.shortest_line``) and
-    the distance between the pair is then measured as a great circle. Because
-    a degree of longitude shrinks with latitude, the point found is not always
-    the geodesically nearest one, so the figure is an upper bound on the true
-    distance; for the few tens of km this module uses, the excess is small.
+    the distance between the pair is then measured as a great circle. A degree
+    of longitude shrinks with latitude, so the point found is not always the
+    geodesically nearest one and the figure is an upper bound on the true
+    distance. For the few tens of km this module uses, the excess is small.
     """
     lines = shapely.shortest_line(points, geometries)
     coords = shapely.get_coordinates(lines).reshape(-1, 2, 2)
@@ -139,7 +140,7 @@ def distance_to_geometries_km(points: np.ndarray, geometries: np.ndarray) -> np.
 def equal_area_km2(geometries: np.ndarray) -> np.ndarray:
     """Return areas in km² after a Lambert cylindrical equal-area projection.
 
-    The projection keeps areas exact on the sphere; edges are taken as straight
+    The projection keeps areas exact on the sphere. Edges are taken as straight
     lines in projected space, which differs little from the source's straight
     lines in degrees at the resolution of simplified polygons.
     """

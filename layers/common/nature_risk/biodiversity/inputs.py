@@ -23,9 +23,9 @@ _LIST_INDEX = re.compile(r"\[(\d+)\]")
 
 @dataclass(frozen=True, slots=True)
 class RowLocator:
-    """How problems name an input row: a CSV row number or a JSON list index.
+    """The way problems name an input row: a CSV row number or a JSON list index.
 
-    Kept apart from the parsed table so that stored portfolios, rebuilt
+    It is kept apart from the parsed table so that stored portfolios, rebuilt
     without a table, name rows the same way.
     """
 

@@ -1,7 +1,7 @@
 """Mining dashboard: where a portfolio's mines are and what that means for biodiversity.
 
-``parse_mining_assets`` turns an upload into ``MiningAssets`` (raising one
-``InputError`` with every row problem); ``build_mining_dashboard`` locates the
+``parse_mining_assets`` turns an upload into ``MiningAssets`` and raises one
+``InputError`` with every row problem. ``build_mining_dashboard`` locates the
 assets in countries and ecoregions, adds layer-pack indicators, tiers each
 asset and summarises the portfolio. Neither logs anything the user sent.
 """

@@ -2,7 +2,7 @@
 
 A pack is a folder with ``manifest.json`` and one CSV table, keyed by country,
 by country and commodity, or by grid cell. ``docs/layer-packs.md`` describes
-the format. Packs load and are validated at start-up; an invalid pack raises
+the format. Packs load and are validated at start-up. An invalid pack raises
 ``LayerPackError`` naming the pack folder and the field, so a bad deployment
 fails at once instead of serving partial indicators.
 """

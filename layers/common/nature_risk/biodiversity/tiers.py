@@ -1,7 +1,7 @@
 """Priority tiers and engagement guidance for mining assets and agricultural holdings.
 
-Tier 1 is the highest priority for engagement. The rules are in
-``docs/methodology.md`` and in the functions below, one place each; the
+Tier 1 is the highest priority for engagement. The rules are
+described in ``docs/methodology.md`` and coded in the functions below. The
 guidance is written for a financial analyst preparing questions for a company.
 """
 
@@ -53,11 +53,12 @@ def mining_tier(
 ) -> TierDecision:
     """Tier one mining asset.
 
-    Location sensitivity: high in a Nature Imperiled ecoregion, in mangroves,
-    within the radius of a protected area or KBA (with a pack), or among the
-    assets holding half the portfolio's STAR-T score (with a pack); medium in
-    NNH categories 1-3; low on rock and ice. Operating, development and
-    unknown status keep the sensitivity's tier; a closed asset drops one tier.
+    The location's sensitivity is high in a Nature Imperiled ecoregion, in
+    mangroves, within the radius of a protected area or KBA (with a pack), or
+    among the assets holding half the portfolio's STAR-T score (with a pack).
+    It is medium in NNH categories 1-3 and low on rock and ice. Operating,
+    development and unknown status keep the sensitivity's tier. A closed asset
+    drops one tier.
     """
     if not located:
         return TierDecision(UNRATED, ["location in no ecoregion"])
