@@ -444,3 +444,33 @@ def test_large_upload_with_expect_continue(
     assert len(body) > 1024 * 1024
     assert status == 200
     assert json.loads(payload)["totals"]["holdings"] == 60_000
+
+
+def test_events_match_powertools_model(echo_server: LocalApiServer) -> None:
+    from aws_lambda_powertools.utilities.parser.models import (
+        APIGatewayProxyEventV2Model,
+    )
+
+    body, content_type = multipart_body(
+        {"file": ("p.csv", b"code\n0111\n", "text/csv")}
+    )
+    event = _echoed(
+        echo_server,
+        "POST",
+        "/echo?a=1&a=2",
+        body=body,
+        headers=[("Content-Type", content_type), ("Cookie", "c=1")],
+    )["event"]
+    private = _echoed(
+        echo_server,
+        "GET",
+        "/private",
+        headers=[("Authorization", "Bearer good-token")],
+    )["event"]
+
+    parsed = APIGatewayProxyEventV2Model.model_validate(event)
+    assert parsed.requestContext.http.method == "POST"
+    assert parsed.isBase64Encoded is True
+    assert parsed.queryStringParameters == {"a": "1,2"}
+    parsed_private = APIGatewayProxyEventV2Model.model_validate(private)
+    assert parsed_private.requestContext.authorizer.jwt.claims["sub"] == "user-1"
