@@ -98,7 +98,8 @@ def read_upload(event: APIGatewayProxyEventV2, limits: InputLimits) -> Upload:
     body = read_body(event, limits)
     if not body.strip():
         raise InputError(
-            "The request body is empty.", [Problem(reason="missing", field="body")]
+            "The request body is empty: send the portfolio as JSON, CSV or a file.",
+            [Problem(reason="missing", field="body")],
         )
     return Upload(body=body, content_type=content_type)
 
