@@ -17,7 +17,7 @@ export ENCORE_KB_DIR BIODIVERSITY_DATA_DIR
 
 REQUIREMENTS := layers/common/requirements.txt requirements-dev.txt
 
-.PHONY: help venv system-deps check-data run test unit lint rds-ca-bundle build bench restore openapi clean
+.PHONY: help venv system-deps check-data run test unit lint rds-ca-bundle build bench restore migrate openapi clean
 
 help:
 	@echo "make run    start the local API on http://127.0.0.1:3000"
@@ -26,6 +26,7 @@ help:
 	@echo "make build  sam build (no Docker)"
 	@echo "make bench  benchmarks, written to docs/benchmarks.md"
 	@echo "make restore SNAPSHOT=<id|latest>  restore a snapshot (docs/backups.md)"
+	@echo "make migrate  apply infra/migrations to the database the DB_* variables name"
 
 $(BIN)/.installed: $(REQUIREMENTS)
 	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) not found: install it (pyenv install $(PYTHON_VERSION)) or set PYTHON"; exit 1; }
@@ -106,6 +107,11 @@ bench: venv system-deps check-data
 restore: venv
 	@test -n "$(SNAPSHOT)" || { echo "Set SNAPSHOT to a snapshot id or 'latest'; list them with: PYTHONPATH=layers/common $(BIN)/python -m nature_risk.backup list"; exit 1; }
 	PYTHONPATH=layers/common $(BIN)/python -m nature_risk.backup restore $(SNAPSHOT) $(RESTORE_ARGS)
+
+# Apply the schema migrations to the database the DB_* variables name (see
+# README, Saved portfolios). Applied files are recorded, so a rerun is a no-op.
+migrate: venv
+	PYTHONPATH=layers/common $(BIN)/python -m nature_risk.storage.migrations
 
 openapi: venv check-data
 	$(BIN)/python -m infra.local.openapi --write

@@ -679,3 +679,18 @@ def test_missing_secret_unavailable(aws_environment: None, postgres) -> None:
     with pytest.raises(ServiceUnavailable):
         with Database(settings).transaction():
             pass
+
+
+def test_migrations_command_uses_settings(
+    database_secret: str, scratch_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DB_NAME", scratch_database)
+    migrations.main()
+    migrations.main()
+    database = Database(DatabaseSettings.from_env())
+    with database.transaction() as connection:
+        versions = connection.run("SELECT version FROM schema_migrations")
+    database.close()
+    assert [row[0] for row in versions] == [
+        m.version for m in migrations.discover_migrations()
+    ]

@@ -151,7 +151,9 @@ def main() -> None:
     settings = DatabaseSettings.from_env()
     connection = open_connection(settings)
     try:
-        applied = apply_migrations(connection, settings.migrations_dir)
+        applied = apply_migrations(
+            connection, settings.migrations_dir or DEFAULT_MIGRATIONS_DIR
+        )
     finally:
         connection.close()
     logger.info("Migrations applied now: %d", len(applied))
