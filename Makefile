@@ -100,7 +100,7 @@ build: venv check-data rds-ca-bundle $(TOOLS_VENV)/sam/.installed
 		$(SAM) build --template template.yaml
 
 bench: venv system-deps check-data
-	$(BIN)/python -m bench.run
+	PYTHONPATH=layers/common:. $(BIN)/python -m bench.run
 
 # Verify a snapshot and restore it into the database the DB_* variables name;
 # BACKUP_BUCKET names the bucket. See docs/backups.md.
