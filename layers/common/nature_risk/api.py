@@ -53,6 +53,21 @@ def error_response(
     )
 
 
+# HTTP APIs cannot add response headers by configuration, so the resolver adds
+# HSTS to every response it returns: routes, error mappings and 404s alike.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
+
+
+class SecureHeadersResolver(APIGatewayHttpResolver):
+    """HTTP API resolver whose responses all carry Strict-Transport-Security."""
+
+    def resolve(self, event: dict, context: object) -> dict:
+        response = super().resolve(event, context)
+        headers = response.setdefault("headers", {})
+        headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
+        return response
+
+
 def _request_id(app: APIGatewayHttpResolver) -> str | None:
     try:
         return app.current_event.request_context.request_id
@@ -65,7 +80,7 @@ def create_resolver(logger: Logger | None = None) -> APIGatewayHttpResolver:
 
     ``logger`` defaults to the product logger of ``POWERTOOLS_SERVICE_NAME``.
     """
-    app = APIGatewayHttpResolver(enable_validation=True, debug=False)
+    app = SecureHeadersResolver(enable_validation=True, debug=False)
     log = logger or get_logger()
 
     @app.exception_handler(NatureRiskError)
