@@ -5,8 +5,8 @@ restore command). The bucket comes from ``BACKUP_BUCKET`` and the target
 database from the ``DB_*`` variables, as for the functions. AWS credentials,
 region and endpoint come from the usual AWS SDK settings.
 
-Exit status: 0 on success, 1 when a snapshot is rejected or a restore
-refused (the message says why), 2 for a usage error.
+Exit status: 0 on success, 1 when a snapshot or the restore target is
+rejected (the message says why), 2 for a usage error.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace the rows of a non-empty target instead of refusing it",
+        help="replace the rows of a non-empty target instead of rejecting it",
     )
     restore.add_argument(
         "--no-verify-first",

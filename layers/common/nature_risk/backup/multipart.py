@@ -74,7 +74,7 @@ class CompressedUpload:
         *,
         kms_key_id: str,
         part_size: int = 8 * 1024 * 1024,
-        compression_level: int = 6,
+        compression_level: int = 1,
     ) -> None:
         if part_size < MIN_PART_SIZE:
             raise ValueError(f"part_size must be at least {MIN_PART_SIZE} bytes")

@@ -46,7 +46,7 @@ class SnapshotTarget:
     bucket: str
     kms_key_id: str
     part_size: int = 8 * 1024 * 1024
-    compression_level: int = 6
+    compression_level: int = 1
 
 
 @dataclass(frozen=True, slots=True)
