@@ -154,7 +154,7 @@ def get_portfolio_dashboard(portfolio_id: str) -> Response[str]:
     with database().transaction() as connection:
         portfolio = repository.get_portfolio(connection, owner, key)
     # The dashboard is computed after the transaction ends, so a slow
-    # computation never holds a database snapshot open.
+    # computation never keeps a database snapshot open.
     module = get_module(portfolio.module)
     dashboard = module.dashboard(
         portfolio.holdings, portfolio.currency, portfolio.options

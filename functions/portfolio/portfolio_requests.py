@@ -5,9 +5,9 @@ The owner is the ``sub`` claim that the JWT authorizer verified and placed at
 headers can change it.
 
 A portfolio body has the dashboard routes' formats plus the portfolio's name
-and module: top-level ``name`` and ``module`` fields in a JSON body, form
-fields of the same names in a multipart upload, or query parameters for a
-raw ``text/csv`` body. ``module`` defaults to ``natural_capital``.
+and module. A JSON body carries them as top-level ``name`` and ``module``
+fields, a multipart upload as form fields, and a raw ``text/csv`` body as
+query parameters. ``module`` defaults to ``natural_capital``.
 """
 
 from __future__ import annotations

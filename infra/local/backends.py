@@ -1,9 +1,9 @@
 """The local stand-ins for the AWS services the signed-in routes use.
 
 ``start_local_backends`` starts a TLS-only PostgreSQL with the migrations
-applied and a moto server on 127.0.0.1 for AWS APIs, stores the database
-credentials as a Secrets Manager secret there, and sets the ``DB_*`` and AWS
-variables of this process so the functions find both, as they would in AWS.
+applied and a moto server on 127.0.0.1 for AWS APIs. It stores the database
+credentials as a Secrets Manager secret in moto, then sets the ``DB_*`` and
+AWS variables of this process, so the functions find both as in AWS.
 """
 
 from __future__ import annotations

@@ -2,10 +2,10 @@
 
 In AWS the HTTP API's JWT authorizer verifies the token from the identity
 provider and hands its claims to the function. Locally, ``LocalSignIn``
-plays both parts: ``issue`` signs a token with a key made at start-up, and
-``authorize`` verifies a request's ``Authorization: Bearer`` token the way
-the authorizer does (signature, ``kid``, issuer, audience, expiry, not-before)
-and returns the claims with string values, as API Gateway passes them.
+plays both parts. ``issue`` signs a token with a key made at start-up.
+``authorize`` verifies a request's ``Authorization: Bearer`` token as the
+authorizer does (signature, ``kid``, issuer, audience, expiry, not-before),
+then returns the claims with string values, as API Gateway passes them.
 
 This code runs only in the local runtime, never in a function.
 """
@@ -173,7 +173,7 @@ class LocalSignIn:
 
 
 def _claim_text(value: Any) -> str:
-    # API Gateway passes every claim as a string; a list becomes "[a b]".
+    # API Gateway passes every claim as a string, and a list becomes "[a b]".
     if isinstance(value, list):
         return "[" + " ".join(str(item) for item in value) + "]"
     return str(value)

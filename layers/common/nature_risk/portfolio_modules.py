@@ -20,7 +20,7 @@ from nature_risk.errors import InputError, Problem
 
 @dataclass(frozen=True, slots=True)
 class ParsedHoldings:
-    """Holdings as JSON objects in input order, with what the body said besides."""
+    """Holdings as JSON objects in input order, with the body's currency and options."""
 
     records: list[dict[str, Any]]
     currency: str | None
@@ -29,7 +29,7 @@ class ParsedHoldings:
 
 @dataclass(frozen=True, slots=True)
 class PortfolioModule:
-    """How one module parses a body and builds a dashboard from stored holdings."""
+    """A module's body parser and its dashboard builder for stored holdings."""
 
     name: str
     parse: Callable[[bytes, str, InputLimits], ParsedHoldings]

@@ -35,7 +35,7 @@ NOT_FOUND_MESSAGE = "The portfolio was not found."
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class PortfolioDraft:
-    """What a caller sends to create or replace a portfolio, already parsed."""
+    """A portfolio as parsed from a create or replace request."""
 
     name: str
     module: str
@@ -87,7 +87,7 @@ class PortfolioPage:
 
 
 def _is_control(character: str) -> bool:
-    # Cc covers C0, DEL and C1; Cs is a lone surrogate, which UTF-8 cannot encode.
+    # Cc covers C0, DEL and C1. Cs is a lone surrogate, which UTF-8 cannot encode.
     return unicodedata.category(character) in {"Cc", "Cs"}
 
 
@@ -99,7 +99,10 @@ def validate_draft(draft: PortfolioDraft, limits: PortfolioLimits) -> None:
     """
     problems: list[Problem] = []
     name = draft.name
-    if not isinstance(name, str) or not name.strip():
+    if not isinstance(name, str):
+        reason = "missing" if name is None else "not a string"
+        problems.append(Problem(field="name", reason=reason))
+    elif not name.strip():
         problems.append(Problem(field="name", reason="missing"))
     elif len(name) > limits.max_name_length:
         problems.append(
