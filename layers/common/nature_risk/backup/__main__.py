@@ -6,7 +6,7 @@ database from the ``DB_*`` variables, as for the functions. AWS credentials,
 region and endpoint come from the usual AWS SDK settings.
 
 Exit status: 0 on success, 1 when a snapshot or the restore target is
-rejected (the message says why), 2 for a usage error.
+rejected (the message names the cause), 2 for a usage error.
 """
 
 from __future__ import annotations

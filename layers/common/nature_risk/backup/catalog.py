@@ -1,4 +1,4 @@
-"""What a snapshot copies: the application's tables, columns and sequences.
+"""The application's tables, columns and sequences that a snapshot copies.
 
 Every ordinary table in the connection's current schema is copied, except the
 migrations ledger, which the restore rebuilds by running the migrations. Tables

@@ -68,7 +68,7 @@ def run_job(
     s3: Any,
     connect: Callable[[], pg8000.native.Connection],
 ) -> dict[str, Any]:
-    """Run the job the event asks for and return a summary of counts and ids."""
+    """Run the job the event requests and return a summary of counts and ids."""
     if event.get("action") == VERIFY_ACTION:
         snapshot_id = latest_complete_snapshot(s3, settings.bucket)
         verified = verify_snapshot(s3, settings.bucket, snapshot_id)

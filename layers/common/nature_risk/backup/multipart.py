@@ -78,6 +78,7 @@ class CompressedUpload:
     ) -> None:
         if part_size < MIN_PART_SIZE:
             raise ValueError(f"part_size must be at least {MIN_PART_SIZE} bytes")
+
         self._s3 = s3
         self.bucket = bucket
         self.key = key
@@ -93,6 +94,7 @@ class CompressedUpload:
         self._error: BaseException | None = None
         self._closed = False
         self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_CHUNKS)
+
         response = s3.create_multipart_upload(
             Bucket=bucket,
             Key=key,
@@ -102,6 +104,7 @@ class CompressedUpload:
             ContentType="application/gzip",
         )
         self.upload_id: str = response["UploadId"]
+
         self._worker = threading.Thread(
             target=self._run_worker, name=f"upload-{key}", daemon=True
         )

@@ -81,7 +81,7 @@ def latest_complete_snapshot(s3: Any, bucket: str) -> str:
         item.snapshot_id for item in list_snapshots(s3, bucket) if item.complete
     ]
     if not complete:
-        raise SnapshotNotFound("the bucket holds no complete snapshot")
+        raise SnapshotNotFound("no complete snapshot was found in the bucket")
     return complete[-1]
 
 

@@ -68,7 +68,7 @@ class RestoreOptions:
 
 @dataclass(frozen=True, slots=True)
 class RestoreResult:
-    """What a restore loaded and which deletion records it applied."""
+    """The rows a restore loaded and the deletion records it applied."""
 
     manifest: Manifest
     rows: dict[str, int]
@@ -239,6 +239,9 @@ def _load(
     rows: dict[str, int] = {}
     connection.run("START TRANSACTION")
     try:
+        # Tables load parent-first, so only a cycle of foreign keys needs
+        # this, and it helps only where those constraints are deferrable.
+        connection.run("SET CONSTRAINTS ALL DEFERRED")
         if non_empty:
             if deletions.DELETIONS_TABLE in target_tables:
                 deletions.add_from_database(records, connection, "target database")
