@@ -70,7 +70,10 @@ def capture_output() -> Iterator[io.StringIO]:
             if isinstance(handler, logging.StreamHandler) and not _is_pytest_handler(
                 handler
             ):
-                swapped.append((handler, handler.setStream(buffer)))
+                # Assigned, not setStream(), because setStream flushes the old
+                # stream, which may be a capture file pytest has since closed.
+                swapped.append((handler, handler.stream))
+                handler.stream = buffer
         is_root = logger is logging.getLogger()
         if is_root or observability._is_product_logger(logger.name):
             logger.addHandler(full_records)
@@ -91,6 +94,6 @@ def capture_output() -> Iterator[io.StringIO]:
             yield buffer
     finally:
         for handler, stream in swapped:
-            handler.setStream(stream)
+            handler.stream = stream
         for logger, handler in added:
             logger.removeHandler(handler)

@@ -218,3 +218,91 @@ def test_switches_on_leak_nothing(function, switches_on, capfd):
         text = outcome.output + descriptors.out + descriptors.err
         leaks = find_leaks(text, markers.issued)
         assert not leaks, f"{case.id}: {leak_report(text, leaks)}"
+
+
+class MemoryEmitter:
+    """An X-Ray emitter that keeps each finished segment's JSON in memory."""
+
+    def __init__(self) -> None:
+        self.documents: list[str] = []
+
+    def send_entity(self, entity) -> None:
+        self.documents.append(entity.serialize())
+
+    def set_daemon_address(self, address) -> None:
+        pass
+
+
+@pytest.fixture
+def xray_traces(switches_on, monkeypatch):
+    """Turn tracing on with an in-memory emitter; reload the functions after."""
+    from aws_lambda_powertools import Tracer
+    from aws_xray_sdk import global_sdk_config
+    from aws_xray_sdk.core import xray_recorder
+
+    original_tracer = observability.tracer
+    original_emitter = xray_recorder._emitter
+    emitter = MemoryEmitter()
+    Tracer._reset_config()
+    tracer = Tracer(disabled=False, patch_modules=[])
+    global_sdk_config.set_sdk_enabled(True)
+    xray_recorder.configure(
+        emitter=emitter, sampling=False, context_missing="LOG_ERROR"
+    )
+    monkeypatch.setattr(observability, "tracer", tracer)
+    try:
+        yield emitter
+    finally:
+        global_sdk_config.set_sdk_enabled(False)
+        xray_recorder.configure(emitter=original_emitter)
+        Tracer._reset_config()
+        observability.tracer = original_tracer
+        for function in API_FUNCTIONS:
+            load_function(function, fresh=True)
+
+
+def test_traces_hold_no_input(xray_traces, monkeypatch, capfd):
+    from aws_xray_sdk.core import xray_recorder
+
+    module = load_function("dashboard", fresh=True)
+    markers = Markers()
+    for case in API_CASES["dashboard"]:
+        with monkeypatch.context() as patches:
+            if case.patch is not None:
+                case.patch(patches, markers, module)
+            event = build_event(case, markers)
+            xray_recorder.begin_segment("canary")
+            try:
+                invoke(module, event, "dashboard")
+            finally:
+                xray_recorder.end_segment()
+        capfd.readouterr()
+
+    traces = "\n".join(xray_traces.documents)
+    assert "## lambda_handler" in traces
+    leaks = find_leaks(traces, markers.issued)
+    assert not leaks, leak_report(traces, leaks)
+
+
+def test_trace_of_failed_schedule_has_fixed_text(xray_traces, capfd):
+    from aws_xray_sdk.core import xray_recorder
+
+    markers = Markers()
+    logger = observability.get_logger("trace-test")
+
+    @observability.lambda_entry(logger)
+    def handler(event, context):
+        raise ValueError(markers.new())
+
+    xray_recorder.begin_segment("canary")
+    try:
+        with pytest.raises(observability.InvocationFailed):
+            handler({"id": "event-1"}, None)
+    finally:
+        xray_recorder.end_segment()
+    capfd.readouterr()
+
+    traces = "\n".join(xray_traces.documents)
+    assert "InvocationFailed" in traces
+    leaks = find_leaks(traces, markers.issued)
+    assert not leaks, leak_report(traces, leaks)

@@ -283,12 +283,23 @@ def allowed_log_fields(log: Mapping[str, object]) -> dict[str, object]:
     }
 
 
+def _new_formatter() -> AllowlistFormatter:
+    # One line per record even when POWERTOOLS_DEV asks Powertools to indent.
+    serializer = functools.partial(
+        json.dumps, default=str, separators=(",", ":"), ensure_ascii=False
+    )
+    return AllowlistFormatter(json_serializer=serializer, utc=True, use_rfc3339=True)
+
+
 def configure_warnings(handler: logging.Handler) -> None:
-    """Send Python warnings through ``handler`` as class-only records."""
+    """Send Python warnings through ``handler`` alone, as class-only records."""
     logging.captureWarnings(True)
     warnings_logger = logging.getLogger("py.warnings")
     if RECORD_FILTER not in warnings_logger.filters:
         warnings_logger.addFilter(RECORD_FILTER)
+    for previous in list(warnings_logger.handlers):
+        if previous is not handler:
+            warnings_logger.removeHandler(previous)
     if handler not in warnings_logger.handlers:
         warnings_logger.addHandler(handler)
     warnings_logger.propagate = False
@@ -308,13 +319,11 @@ def get_logger(service: str | None = None) -> Logger:
 
     logger = Logger(
         service=name,
-        logger_formatter=AllowlistFormatter(utc=True, use_rfc3339=True),
+        logger_formatter=_new_formatter(),
     )
     if not isinstance(logger.registered_formatter, AllowlistFormatter):
         # A logger of this name was configured elsewhere before this call.
-        logger.registered_handler.setFormatter(
-            AllowlistFormatter(utc=True, use_rfc3339=True)
-        )
+        logger.registered_handler.setFormatter(_new_formatter())
         logger.clear_state()
     logger._logger.propagate = False
     if RECORD_FILTER not in logger._logger.filters:
@@ -479,8 +488,11 @@ def _publish_metrics(logger: Logger, route: str, status_class: str, ms: float) -
         metrics.add_metric("Duration", MetricUnit.Milliseconds, ms)
         metrics.flush_metrics()
     except Exception as error:  # noqa: BLE001 - metrics must never fail a request
-        metrics.clear_metrics()
         log_exception(logger, error, "Publishing metrics failed", route=route)
+    finally:
+        # A disabled flush (POWERTOOLS_METRICS_DISABLED or POWERTOOLS_DEV) keeps
+        # the set, so the next invocation would inherit these dimensions.
+        metrics.clear_metrics()
 
 
 _cold_start = True
