@@ -25,6 +25,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nature_risk.config import InputLimits
 from nature_risk.errors import InputError
 from nature_risk.knowledge_base import load_knowledge_base
@@ -384,3 +386,48 @@ def test_csv_and_json_give_same_figures(kb):
     for key in ("totals", "headline", "dependencies", "pressures", "heatmaps"):
         assert from_csv[key] == from_json[key]
     assert from_csv["totals"]["matched_exposure"] == 150.0
+
+
+CODE_POOL = [
+    "A_1_11_111",
+    "D_35_351",
+    TRANSMISSION,
+    "0141",
+    "141",
+    "111.0",
+    "01.11",
+    "35.11",
+    "A",
+    "C_10_101",
+    "Production of electricity by wind",
+    "not a code",
+    "",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    picks=st.lists(
+        st.tuples(
+            st.sampled_from(CODE_POOL) | st.text(max_size=12),
+            st.floats(min_value=0, max_value=1e9),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_dashboard_invariants(kb, picks):
+    codes = [code for code, _ in picks]
+    amounts = [amount for _, amount in picks]
+    result = build_dashboard(holdings(codes, amounts), kb)
+    matched = result["totals"]["matched_exposure"]
+    assert result["totals"]["matched_holdings"] + len(result["unmatched"]) == len(codes)
+    for section in ("dependencies", "pressures"):
+        for item in result[section]:
+            total = sum(item["exposure_by_rating"].values())
+            assert total == pytest.approx(matched, rel=1e-9, abs=1e-6)
+    rows = result["heatmaps"]["dependencies"]["rows"]
+    assert sum(row["exposure"] for row in rows) == pytest.approx(
+        matched, rel=1e-9, abs=1e-6
+    )
+    assert json.dumps(result, allow_nan=False)
