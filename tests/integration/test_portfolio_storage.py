@@ -26,7 +26,9 @@ from nature_risk.storage.db import (
     Credentials,
     Database,
     DatabaseFailure,
+    IamTokenCredentials,
     SecretCredentials,
+    credentials_from_settings,
 )
 
 from infra.local.postgres import PostgresServer
@@ -694,3 +696,23 @@ def test_migrations_command_uses_settings(
     assert [row[0] for row in versions] == [
         m.version for m in migrations.discover_migrations()
     ]
+
+
+def test_iam_token_credentials(aws_environment: None) -> None:
+    settings = DatabaseSettings.from_env(
+        {
+            "DB_HOST": "db.example.internal",
+            "DB_NAME": "nature_risk",
+            "DB_IAM_AUTH": "true",
+            "DB_USER": "nature_risk_app",
+            "AWS_REGION": AWS_REGION,
+        }
+    )
+    source = credentials_from_settings(settings)
+    login = source.get()
+    assert isinstance(source, IamTokenCredentials)
+    assert login.user == "nature_risk_app"
+    assert login.password.startswith("db.example.internal:5432/?")
+    assert "Action=connect" in login.password
+    assert "DBUser=nature_risk_app" in login.password
+    assert login.password not in repr(login)
