@@ -12,6 +12,7 @@ logs anything the user sent.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -36,8 +37,12 @@ from nature_risk.biodiversity.tiers import (
 )
 from nature_risk.config import InputLimits
 from nature_risk.errors import Problem
-from nature_risk.knowledge_base import KnowledgeBase
 from nature_risk.tabular import Table, find_column, read_table
+
+if TYPE_CHECKING:
+    # Imported for the annotation only, so that loading the geometry at
+    # start-up does not also import the knowledge-base reader.
+    from nature_risk.knowledge_base import KnowledgeBase
 
 RECORDS_FIELD = "holdings"
 COMPANY_ALIASES = ("company", "company_name", "issuer", "producer")

@@ -78,6 +78,8 @@ class CountryIndex:
         self.polygons = polygons
         self.polygon_iso3 = polygon_iso3
         self.polygon_of = {iso3: i for i, iso3 in enumerate(polygon_iso3)}
+        # Prepared once, so every point query reuses the polygons' indexes.
+        shapely.prepare(polygons)
         self.tree = STRtree(polygons)
 
     @classmethod

@@ -18,6 +18,8 @@ from shapely import STRtree
 from nature_risk.biodiversity.geometry import polygons_from_shapes
 
 SHAPEFILE = Path("resolve-ecoregions-2017-simplified") / "Ecoregions2017"
+# The .dbf columns the product reads.
+FIELDS = ("ECO_NAME", "BIOME_NUM", "BIOME_NAME", "REALM", "NNH", "ECO_ID")
 
 # The NNH codes of Dinerstein et al. (2017), from most to least protected.
 NNH_CATEGORIES = {
@@ -66,6 +68,8 @@ class EcoregionIndex:
         self.records = records
         self.polygons = polygons
         self.nnh = np.array([record.nnh for record in records])
+        # Prepared once, so every point query reuses the polygons' indexes.
+        shapely.prepare(polygons)
         self.tree = STRtree(polygons)
         self._valid: dict[int, shapely.Geometry] = {}
 
@@ -76,7 +80,7 @@ class EcoregionIndex:
             if reader.shapeType != shapefile.POLYGON:
                 raise ValueError("the ecoregion shapefile does not hold polygons")
             shapes = reader.shapes()
-            rows = reader.records()
+            rows = reader.records(fields=list(FIELDS))
         records = [_record(row.as_dict()) for row in rows]
         return cls(records, polygons_from_shapes(shapes))
 

@@ -7,9 +7,12 @@ others only at group level (perennial crops, group 012), so a class such as
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from nature_risk.knowledge_base import RATINGS, KnowledgeBase
+if TYPE_CHECKING:
+    from nature_risk.knowledge_base import KnowledgeBase
 
 # Ratings shown as an activity's main dependencies and pressures.
 MAIN_RATINGS = ("VH", "H")
@@ -45,6 +48,8 @@ def encore_activity(kb: KnowledgeBase, isic_class: str) -> dict[str, object] | N
 
 def _main(ratings: np.ndarray, names: list[str]) -> list[dict[str, str]]:
     """Return the entries rated VH or H, highest first."""
+    from nature_risk.knowledge_base import RATINGS
+
     wanted = [RATINGS.index(rating) for rating in MAIN_RATINGS]
     found = [
         (int(rating), name)
