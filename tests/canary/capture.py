@@ -1,10 +1,11 @@
 """Capture everything a handler writes: stdout, stderr, every log handler, warnings.
 
-``capture_output`` swaps the stream of every ``StreamHandler`` on every logger
-(Powertools' handlers included) for one buffer, replaces ``sys.stdout`` and
-``sys.stderr``, and adds a handler that writes each record in full (message,
-arguments, exception text and extra attributes) on the root logger and on
-every product logger, as the Lambda runtime's own root handler would.
+``capture_output`` points the stream of every ``StreamHandler`` on every
+logger (Powertools' handlers included) at one buffer, and replaces
+``sys.stdout`` and ``sys.stderr`` with it. It also adds a handler on the root
+logger and on every product logger that writes each record in full (message,
+arguments, exception text and extra attributes), as the Lambda runtime's own
+root handler would.
 Warnings are shown through ``logging`` as the product configures them.
 """
 

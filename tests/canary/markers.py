@@ -1,10 +1,11 @@
 """Unique markers for user-controlled strings, and the search for their traces.
 
 A marker alternates two letters from ``J K Q V W X Z`` with one digit from
-``2-9``. None of those letters is a hex digit and no English word or file path
-has four of them in a row, so any four-character piece of a marker found in
-captured output (case-insensitively) comes from the input, not from a uuid,
-a timestamp or a module path.
+``2-9``. None of those letters is a hex digit, and English words and file
+paths almost never have four of these characters in a row. So a
+four-character piece of a marker in captured output (compared
+case-insensitively) comes from the input, not from a uuid, a timestamp or a
+module path.
 """
 
 from __future__ import annotations

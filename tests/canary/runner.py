@@ -61,7 +61,7 @@ class CanaryCase:
 class ScheduledCase:
     """Invocations of a scheduled function, in order, with marked stored data.
 
-    ``raises`` tells whether the last invocation must raise ``InvocationFailed``.
+    ``raises`` states whether the last invocation must raise ``InvocationFailed``.
     """
 
     kind: str

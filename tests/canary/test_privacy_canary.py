@@ -1,9 +1,9 @@
 """Every route of every function, called with marked input, logs no piece of a mark.
 
-A case passes when the handler returns the expected status (the path under
-test really ran) and nothing written to stdout, stderr, any log handler, the
-root logger, warnings or the runtime's error output contains four characters
-or more of any marker the case sent.
+A case passes when two things hold. The handler returns the expected status,
+which shows the path under test really ran. And nothing written to stdout,
+stderr, any log handler, the root logger, warnings or the runtime's error
+output contains four characters or more of any marker the case sent.
 """
 
 from __future__ import annotations
@@ -99,6 +99,9 @@ def test_api_case_leaks_nothing(function, case, monkeypatch, capfd):
 def test_handler_wrapped_by_lambda_entry(function):
     source = (FUNCTIONS_DIR / function / "app.py").read_text(encoding="utf-8")
     assert "@lambda_entry(" in source
+    if is_api_function(function):
+        handler = load_function(function).lambda_handler
+        assert getattr(handler, "privacy_guarded", False)
 
 
 @pytest.mark.parametrize("function", FUNCTION_NAMES)

@@ -1,7 +1,7 @@
 """The privacy canary for the functions with a database: portfolio and backup.
 
 Each portfolio case first saves one portfolio with marked names for a marked
-owner, then calls the route with marked input; each backup case saves marked
+owner, then calls the route with marked input. Each backup case saves marked
 portfolios, then runs the scheduled job. Nothing written to stdout, stderr,
 any log handler, warnings or the runtime's error output may contain four
 characters or more of a marker. The cases are in ``tests/canary/cases.py``.

@@ -1,13 +1,13 @@
-"""The dashboard function computes and forgets: no file, no AWS call, no database.
+"""The dashboard function keeps nothing: no file, no AWS call, no database.
 
 Every dashboard canary case runs under three recorders: a ``sys.addaudithook``
 hook that records each file opened for writing, each directory or file
 created, renamed or removed, and each socket connection; a wrapper around
 botocore's ``BaseClient._make_api_call``; and wrappers around ``pg8000``'s
-connect functions. The audit hook sees writes to any path, ``/tmp`` included.
-Each case also runs with ``TMPDIR`` pointing at an empty private folder, which
-must still be empty afterwards; the real ``/tmp`` is shared with other
-processes, so listing it would not tell their files from ours.
+connect functions. The audit hook records writes to any path, ``/tmp``
+included. Each case also runs with ``TMPDIR`` pointing at an empty private
+folder, which must still be empty afterwards. The real ``/tmp`` is shared with
+other processes, so listing it would not tell their files from ours.
 """
 
 from __future__ import annotations

@@ -284,7 +284,7 @@ def allowed_log_fields(log: Mapping[str, object]) -> dict[str, object]:
 
 
 def _new_formatter() -> AllowlistFormatter:
-    # One line per record even when POWERTOOLS_DEV asks Powertools to indent.
+    # One line per record, even where POWERTOOLS_DEV makes Powertools indent JSON.
     serializer = functools.partial(
         json.dumps, default=str, separators=(",", ":"), ensure_ascii=False
     )
@@ -399,8 +399,8 @@ def log_exception(
 def validation_log_fields(errors: Iterable[Mapping[str, Any]]) -> dict[str, object]:
     """Summarise validation errors for a log line: their number only.
 
-    The locations are not logged because a location can name a key the caller
-    chose (an extra field, a mapping key); the response lists them instead.
+    The locations are left out because a location can name a key the caller
+    chose, such as an extra field or a mapping key. The response lists them.
     """
     return {"problems": sum(1 for _ in errors), "error_code": "invalid_request"}
 
@@ -522,7 +522,7 @@ def lambda_entry(
     is logged as class and frames. For API events the caller then gets a 500
     with the request id. Other events (the backup schedule) raise
     ``InvocationFailed`` without the original cause, so the runtime's error
-    output contains no message while the trigger still sees a failure and retries.
+    output contains no message. The trigger still receives an error and retries.
     Only the route keys that ``resolver`` registers are logged, because a local
     runtime may fill ``routeKey`` from the raw path. ``resolver`` defaults to
     the Powertools resolver in the handler's module; without one, API events
