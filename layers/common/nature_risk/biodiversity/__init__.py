@@ -8,7 +8,11 @@ Public API, used by the dashboard routes and by saved portfolios:
   ``build_mining_dashboard(assets, data, packs, radius_km=...,
   coastal_fallback_km=...)``;
 - ``parse_agriculture_holdings(body, content_type, limits)`` and
-  ``build_agriculture_dashboard(holdings, data, packs, kb)``.
+  ``build_agriculture_dashboard(holdings, data, packs, kb)``;
+- for saved portfolios, ``nature_risk.biodiversity.portfolio`` has
+  ``parse_mining_portfolio`` / ``mining_portfolio_dashboard`` and
+  ``parse_agriculture_portfolio`` / ``agriculture_portfolio_dashboard`` in the
+  shape of ``nature_risk.portfolio_modules.PortfolioModule``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,94 @@
+"""Saved-portfolio hooks for the mining and agriculture modules.
+
+Each pair matches ``nature_risk.portfolio_modules.PortfolioModule``: ``parse``
+turns a request body into JSON records for storage, with the dashboard's own
+parser, and ``dashboard`` rebuilds the module's input from stored records and
+returns the same dashboard as the public route. The options keep how the
+upload counted rows, so that problems name rows the same way after a reload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from nature_risk.biodiversity.agriculture import (
+    AgricultureHoldings,
+    build_agriculture_dashboard,
+    parse_agriculture_holdings,
+)
+from nature_risk.biodiversity.inputs import RowLocator
+from nature_risk.biodiversity.mining import (
+    MiningAssets,
+    build_mining_dashboard,
+    parse_mining_assets,
+)
+from nature_risk.config import InputLimits
+
+if TYPE_CHECKING:
+    from nature_risk.portfolio_modules import ParsedHoldings
+
+
+def _options(locator: RowLocator) -> dict[str, Any]:
+    return {"row_source": locator.source, "records_field": locator.records_field}
+
+
+def _locator(options: Mapping[str, Any]) -> RowLocator:
+    source = options.get("row_source")
+    field = options.get("records_field")
+    return RowLocator(
+        "json" if source == "json" else "csv",
+        field if isinstance(field, str) else None,
+    )
+
+
+def parse_mining_portfolio(
+    body: bytes, content_type: str, limits: InputLimits
+) -> ParsedHoldings:
+    """Parse a mining upload for storage; raise what ``parse_mining_assets`` raises."""
+    from nature_risk.portfolio_modules import ParsedHoldings
+
+    assets = parse_mining_assets(body, content_type, limits)
+    return ParsedHoldings(assets.to_records(), None, _options(assets.locator))
+
+
+def mining_portfolio_dashboard(
+    records: list[dict[str, Any]], currency: str | None, options: Mapping[str, Any]
+) -> dict[str, object]:
+    """Build the mining dashboard of stored assets (``currency`` is not used)."""
+    from nature_risk.biodiversity import get_biodiversity
+
+    biodiversity = get_biodiversity()
+    return build_mining_dashboard(
+        MiningAssets.from_records(records, _locator(options)),
+        biodiversity.data,
+        biodiversity.packs,
+        radius_km=biodiversity.settings.radius_km,
+        coastal_fallback_km=biodiversity.settings.coastal_fallback_km,
+    )
+
+
+def parse_agriculture_portfolio(
+    body: bytes, content_type: str, limits: InputLimits
+) -> ParsedHoldings:
+    """Parse an agriculture upload for storage, as ``parse_agriculture_holdings``."""
+    from nature_risk.portfolio_modules import ParsedHoldings
+
+    holdings = parse_agriculture_holdings(body, content_type, limits)
+    return ParsedHoldings(holdings.to_records(), None, _options(holdings.locator))
+
+
+def agriculture_portfolio_dashboard(
+    records: list[dict[str, Any]], currency: str | None, options: Mapping[str, Any]
+) -> dict[str, object]:
+    """Build the agriculture dashboard of stored holdings (``currency`` unused)."""
+    from nature_risk.biodiversity import get_biodiversity
+    from nature_risk.knowledge_base import get_knowledge_base
+
+    biodiversity = get_biodiversity()
+    return build_agriculture_dashboard(
+        AgricultureHoldings.from_records(records, _locator(options)),
+        biodiversity.data,
+        biodiversity.packs,
+        get_knowledge_base(),
+    )
