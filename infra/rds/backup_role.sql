@@ -20,7 +20,7 @@ ALTER ROLE :"backup_user" SET default_transaction_read_only = on;
 
 GRANT CONNECT ON DATABASE :"DBNAME" TO :"backup_user";
 GRANT USAGE ON SCHEMA public TO :"backup_user";
--- A snapshot holds every table and every sequence's position.
+-- A snapshot contains every table and every sequence's position.
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO :"backup_user";
 GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO :"backup_user";
 -- Tables and sequences that later migrations create are readable too.

@@ -1,8 +1,8 @@
 """infra/rds/backup_role.sql makes a role that can read every table and write none.
 
 The script runs with psql against the TLS-only test server, as it does against
-RDS. RDS's ``rds_iam`` role does not exist outside RDS, so the test creates a
-plain role of that name first; a password stands in for the IAM token.
+RDS. The ``rds_iam`` role exists only on RDS, so the test creates a plain role
+of that name first. A password replaces the IAM token for the sign-in.
 """
 
 from __future__ import annotations
@@ -116,7 +116,8 @@ def test_backup_role_cannot_write(postgres, backup_password):
             connection.run("DELETE FROM portfolios")
     finally:
         connection.close()
-    # 25006: read-only transaction; 42501: insufficient privilege.
+    # SQLSTATE 25006 is a write in a read-only transaction, and 42501 is a
+    # missing privilege.
     assert raised.value.args[0]["C"] in {"25006", "42501"}
 
 

@@ -1,7 +1,7 @@
 """template.yaml describes what the product needs, with the settings it promises.
 
-cfn-lint checks that the template is valid and checkov that it follows the
-common security rules; these tests check the product's own choices: routes
+cfn-lint checks that the template is valid, and checkov that it follows the
+common security rules. These tests check the product's own choices: routes
 that match the handlers, least-privilege roles, the bucket's hardening, the
 database, the network paths and the bastion.
 """
