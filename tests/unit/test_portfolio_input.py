@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import nature_risk.amounts as amounts_module
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -29,6 +30,12 @@ from nature_risk.portfolio_input import (
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LIMITS = InputLimits()
 SECRET = "Zebra-Secret-4711"
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
 
 
 def from_csv(body: bytes, limits: InputLimits = LIMITS) -> HoldingsTable:
@@ -634,3 +641,77 @@ def test_hostile_bytes_raise_only_domain_errors(body, content_type):
         assert len(holdings.amounts) == len(holdings.codes)
         assert np.isfinite(holdings.amounts).all()
         assert (holdings.amounts >= 0).all()
+
+
+WRITTEN_AMOUNT = st.one_of(
+    st.floats(min_value=0, max_value=1e9, allow_nan=False).map(
+        lambda value: (
+            f"{value:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+        )
+    ),
+    st.floats(min_value=0, max_value=1e9, allow_nan=False).map(lambda v: f"{v:,.2f}"),
+    st.integers(min_value=0, max_value=10**7).map(str),
+    st.sampled_from(
+        [
+            "",
+            "1.234",
+            "1,234",
+            "12,5",
+            "12.5",
+            "1.2.3",
+            "-5",
+            "(5)",
+            "€ 7",
+            "7 €",
+            "US$3",
+            "1 234,5",
+            "12 34",
+            "1234.567.8",
+            "0.123.456",
+            ",5",
+            "5,",
+            ".",
+            ",",
+            "nan",
+            "1.234.567,89",
+            "1,234,567.89",
+            "1e5",
+            "abc",
+        ]
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    common=WRITTEN_AMOUNT,
+    odd=st.lists(st.tuples(st.integers(0, 1199), WRITTEN_AMOUNT), max_size=5),
+    decimal=st.sampled_from([".", ","]),
+)
+def test_uniform_column_path_matches_per_value(
+    common, odd, decimal, monkeypatch_module
+):
+    """The one-format fast path gives the per-value path's amounts and problems."""
+    values = [common] * 1200
+    for position, value in odd:
+        values[position] = value
+    rows = np.arange(2, 1202)
+
+    fast_amounts, fast_problems = parse_amounts(values, rows, "amount", decimal=decimal)
+    monkeypatch_module.setattr(amounts_module, "_UNIFORM_MIN_VALUES", 10**9)
+    slow_amounts, slow_problems = parse_amounts(values, rows, "amount", decimal=decimal)
+    monkeypatch_module.undo()
+
+    np.testing.assert_array_equal(fast_amounts, slow_amounts)
+    assert fast_problems == slow_problems
+
+
+def test_uniform_column_path_reads_european_amounts():
+    values = ["1.234,56", "987,5", "", "12.345.678,9"] * 300
+
+    amounts, problems = parse_amounts(values, np.arange(len(values)), "amount")
+
+    assert problems == []
+    assert amounts[:4].tolist()[:2] == [1234.56, 987.5]
+    assert np.isnan(amounts[2])
+    assert amounts[3] == 12345678.9

@@ -17,7 +17,11 @@ separator decides, which is "," for semicolon-separated files.
 
 from __future__ import annotations
 
+import io
+import math
+import re
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -50,20 +54,63 @@ _SYMBOLS = "€$£¥₹₽₩₺₪₫¢"
 # A currency symbol, optionally after up to three letters (US$, R$), or a
 # three-letter code such as EUR.
 _CURRENCY = rf"(?:[A-Za-z]{{0,3}}[{_SYMBOLS}]|[A-Za-z]{{3}})"
-# Applied once whitespace is removed. The groups mark the ways to write a
-# negative amount: a sign, parentheses or a trailing minus.
-_AMOUNT = (
-    rf"^(?P<open>\()?(?P<sign>[-−+])?(?:{_CURRENCY})?(?P<sign_after>[-−+])?"
+# Applied once group characters are removed. The groups mark the ways to
+# write a negative amount: a sign, parentheses or a trailing minus.
+_AMOUNT = re.compile(
+    rf"(?P<open>\()?(?P<sign>[-−+])?(?:{_CURRENCY})?(?P<sign_after>[-−+])?"
     rf"(?P<number>[\d.,]*\d[\d.,]*|[\d.,]*[.,]\d*)"
-    rf"(?:{_CURRENCY})?(?P<trailing>-)?(?P<close>\))?$"
+    rf"(?:{_CURRENCY})?(?P<trailing>-)?(?P<close>\))?",
+    re.ASCII,
 )
-_DASH = rf"^\(?(?:{_CURRENCY})?[-–—](?:{_CURRENCY})?\)?$"
+_DASH = re.compile(rf"\(?(?:{_CURRENCY})?[-–—](?:{_CURRENCY})?\)?")
 # Spaces, no-break spaces, thin spaces and apostrophes group thousands.
-_GROUP_CHARS = r"[\s\u00a0\u202f\u2009'’]"
+_GROUP_CHARS = re.compile(r"[\s\u00a0\u202f\u2009'’]+")
 # A group character between digits must be followed by exactly three digits,
 # so ``12 34`` is rejected while ``1234 EUR`` is not.
-_BAD_GROUP = rf"\d{_GROUP_CHARS}+(?=\d)(?!\d{{3}}(?:\D|$))"
-_CANONICAL = r"\d+(?:\.\d*)?|\.\d+"
+_BAD_GROUP = re.compile(
+    r"[0-9][\s\u00a0\u202f\u2009'’]+(?=[0-9])(?![0-9]{3}(?:[^0-9]|$))"
+)
+_GROUPED = {
+    ",": re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d*)?", re.ASCII),
+    ".": re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d*)?", re.ASCII),
+}
+_CANONICAL = re.compile(r"\d+(?:\.\d*)?|\.\d+", re.ASCII)
+# Plain numbers that pandas parses directly, for choosing the fast path.
+_PLAIN = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*", re.ASCII)
+_SAMPLE = 200
+# Exponent forms and infinities, which float() reads. Infinities are then
+# reported as not finite.
+_FLOAT_LITERAL = re.compile(
+    r"[-+]?(?:(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+|inf|infinity)",
+    re.IGNORECASE | re.ASCII,
+)
+
+_SHAPE = str.maketrans("0123456789", "9999999999")
+
+# The one-format column path: below this many values the per-value path is
+# fast enough. Signs, brackets, dashes and letters send a column to it too.
+_UNIFORM_MIN_VALUES = 1_000
+_UNIFORM_AFFIX_CHARS = " \t\u00a0\u202f\u2009'’" + _SYMBOLS
+_UNIFORM_GROUP_CHARS = " \t\u00a0\u202f\u2009'’"
+_UNIFORM_PREFIXED_DOLLAR = re.compile(r"[A-Z]{1,3}\$")
+_UNIFORM_BAD_GROUP = re.compile(
+    r"[0-9][ \t\u00a0\u202f\u2009'’]+(?=[0-9])(?![0-9]{3}(?:[^0-9]|$))"
+)
+# A group separator not followed by exactly three digits and then a
+# separator or the end of the line.
+_UNIFORM_BAD_GROUPS = {
+    ".": re.compile(r"\.(?![0-9]{3}(?:[.,\n]|$))"),
+    ",": re.compile(r",(?![0-9]{3}(?:[.,\n]|$))"),
+}
+# A separator after the decimal separator on the same line.
+_UNIFORM_AFTER_DECIMAL = {
+    ",": re.compile(r",[0-9]*[.,]"),
+    ".": re.compile(r"\.[0-9]*[.,]"),
+}
+
+
+# Outcomes of reading one written amount.
+_OK, _INVALID, _NEGATIVE, _AMBIGUOUS = 0, 1, 2, 3
 
 
 def parse_amounts(
@@ -86,33 +133,133 @@ def parse_amounts(
         amounts = series.to_numpy(dtype=np.float64, copy=True)
         return amounts, _check_range(amounts, rows, field)
 
-    text = series.astype(str).reset_index(drop=True)
-    # Fast path: plain numbers, parsed by pandas in one call.
-    amounts = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, copy=True)
-    parsed = ~np.isnan(amounts)
-    if decimal == ",":
-        # In decimal-comma files, 1.234 means 1234 and needs the slow path.
-        parsed &= ~text.str.contains(".", regex=False).to_numpy(dtype=bool)
-    needs_cleaning = ~parsed
-    if needs_cleaning.any():
-        blank = text.str.strip().to_numpy() == ""
-        needs_cleaning &= ~blank
-        amounts[~parsed] = np.nan
-    invalid = np.zeros(len(text), dtype=bool)
-    negative = np.zeros(len(text), dtype=bool)
-    if needs_cleaning.any():
-        positions = np.flatnonzero(needs_cleaning)
-        cleaned, bad, minus = _clean(text.iloc[positions], text[parsed], decimal)
-        amounts[positions] = cleaned
-        invalid[positions] = bad
-        negative[positions] = minus
+    texts = ["" if value is None else str(value) for value in series.tolist()]
+    amounts = np.full(len(texts), np.nan)
+    pending = np.arange(len(texts))
+    if _looks_plain(texts, decimal):
+        # Fast path: pandas parses plain numbers in one call. pandas reads
+        # "nan" and "inf" as numbers too, so only finite results are kept.
+        parsed = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce")
+        parsed = parsed.to_numpy(dtype=np.float64, copy=True)
+        finite = np.isfinite(parsed)
+        if decimal == ",":
+            # In decimal-comma files, 1.234 means 1234 and needs the slow path.
+            finite &= np.array(["." not in text for text in texts], dtype=bool)
+        amounts[finite] = parsed[finite]
+        pending = np.flatnonzero(~finite)
 
-    problems = [Problem(REASON_INVALID, int(row), field) for row in rows[invalid]]
-    problems += [Problem(REASON_NEGATIVE, int(row), field) for row in rows[negative]]
-    amounts[invalid | negative] = np.nan
+    else:
+        uniform = _parse_uniform(texts, decimal)
+        if uniform is not None:
+            amounts = uniform
+            pending = pending[:0]
+
+    status = np.zeros(len(texts), dtype=np.int8)
+    if len(pending):
+        _parse_written(texts, pending, amounts, status, decimal)
+    problems = [
+        Problem(
+            REASON_INVALID if code == _INVALID else REASON_NEGATIVE, int(row), field
+        )
+        for code, row in zip(status[status != _OK], rows[status != _OK], strict=True)
+    ]
+    amounts[status != _OK] = np.nan
     problems += _check_range(amounts, rows, field)
     problems.sort(key=lambda problem: problem.row or 0)
     return amounts, problems
+
+
+def _looks_plain(texts: list[str], decimal: str) -> bool:
+    """Tell from the first non-blank values whether the column is plain numbers.
+
+    pandas is fast on plain numbers but slow on text it cannot parse, so a
+    column of written amounts skips it.
+    """
+    sample = [text for text in texts[: _SAMPLE * 2] if text.strip()][:_SAMPLE]
+    if decimal == ",":
+        sample_ok = all(_PLAIN.fullmatch(text) and "." not in text for text in sample)
+    else:
+        sample_ok = all(_PLAIN.fullmatch(text) for text in sample)
+    return bool(sample) and sample_ok
+
+
+def _parse_uniform(texts: list[str], decimal: str) -> np.ndarray | None:
+    """Parse a column written in one format (``1.234,56 €``) with pandas' C parser.
+
+    Returns None unless every value is a non-negative number in the one
+    format the column's first values show, with at most currency symbols and
+    spaces around it. The column is then checked and converted in a few passes
+    of C code instead of one Python call per value. Every check errs towards
+    None, which sends the column to the per-value path.
+    """
+    if len(texts) < _UNIFORM_MIN_VALUES:
+        return None
+    sample = [text for text in texts[: _SAMPLE * 2] if text.strip()][:_SAMPLE]
+    seen = {_parse_one(text).decimal_seen for text in sample} - {""}
+    if len(seen) > 1:
+        return None
+    decimal_sep = seen.pop() if seen else decimal
+    thousands_sep = "," if decimal_sep == "." else "."
+
+    numbers = "\n".join(texts)
+    if "$" in numbers:
+        numbers = _UNIFORM_PREFIXED_DOLLAR.sub("", numbers)
+    for char in _UNIFORM_AFFIX_CHARS:
+        if char in numbers:
+            if char in _UNIFORM_GROUP_CHARS and _UNIFORM_BAD_GROUP.search(numbers):
+                return None
+            numbers = numbers.replace(char, "")
+    if not numbers.isascii():
+        return None
+    if numbers.encode("ascii").translate(None, b"0123456789.,\n"):
+        return None  # signs, brackets, letters or other characters
+    if _UNIFORM_BAD_GROUPS[thousands_sep].search(numbers):
+        return None
+    if _UNIFORM_AFTER_DECIMAL[decimal_sep].search(numbers):
+        return None
+
+    try:
+        parsed = pd.read_csv(
+            # A last line "0" keeps a blank last value from being read as no line.
+            io.StringIO(numbers + "\n0"),
+            sep="\t",  # removed above, so each line is one value
+            header=None,
+            names=["amount"],
+            dtype={"amount": "float64"},
+            decimal=decimal_sep,
+            thousands=thousands_sep,
+            skip_blank_lines=False,
+            keep_default_na=False,
+            na_values=[""],
+            engine="c",
+        )["amount"].to_numpy(dtype=np.float64)
+    except ValueError:
+        return None
+    if len(parsed) != len(texts) + 1:
+        return None
+    amounts = parsed[:-1].copy()
+    if not _groups_complete(numbers.count(thousands_sep), amounts):
+        return None
+    missing = np.flatnonzero(np.isnan(amounts))
+    if any(texts[position].strip() for position in missing.tolist()):
+        return None
+    return amounts
+
+
+def _groups_complete(separators: int, amounts: np.ndarray) -> bool:
+    """Tell whether the separators count matches fully grouped integer parts.
+
+    Each value's integer part of n digits has (n - 1) // 3 separators when it
+    is grouped, so the total shows a first group of four digits or more, a
+    separator with no digit before it, or a mix of grouped and plain values.
+    """
+    if separators == 0:
+        return True
+    whole = np.floor(amounts[~np.isnan(amounts)])
+    if whole.size == 0 or whole.max() >= 2.0**53:
+        return False  # integer parts this large are not exact in float64
+    digits = np.floor(np.log10(np.maximum(whole, 1.0))) + 1
+    return int(((digits - 1) // 3).sum()) == separators
 
 
 def _check_range(amounts: np.ndarray, rows: np.ndarray, field: str) -> list[Problem]:
@@ -126,117 +273,177 @@ def _check_range(amounts: np.ndarray, rows: np.ndarray, field: str) -> list[Prob
     return problems
 
 
-def _clean(
-    text: pd.Series, plain: pd.Series, decimal: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Parse written-out amounts; return values, invalid flags and negative flags.
+def _parse_written(
+    texts: list[str],
+    positions: np.ndarray,
+    amounts: np.ndarray,
+    status: np.ndarray,
+    decimal: str,
+) -> None:
+    """Parse written-out amounts at ``positions`` into ``amounts`` and ``status``.
 
-    ``plain`` holds the column's values that parsed on the fast path. They
-    count as evidence of the decimal separator for ambiguous values.
+    Values are grouped by shape (digits replaced by 9, so ``1.234,56 €`` has
+    the shape ``9.999,99 €``). The outcome depends only on the shape, so one
+    value per shape is read in full and the others are converted by deleting
+    the same characters. A value like ``1,234`` is ambiguous. It is settled
+    after the pass, by the separators the column's other values use, else by
+    ``decimal``.
     """
-    text = text.str.strip()
-    bad_grouping = text.str.contains(_BAD_GROUP, regex=True).to_numpy(dtype=bool)
-    compact = text.str.replace(_GROUP_CHARS, "", regex=True)
-    dash = compact.str.fullmatch(_DASH).to_numpy(dtype=bool)
-    parts = compact.str.extract(_AMOUNT)
-    matched = parts["number"].notna().to_numpy() & ~bad_grouping
-    negative = matched & (
-        parts["sign"].isin(["-", "−"]).to_numpy()
-        | parts["sign_after"].isin(["-", "−"]).to_numpy()
-        | parts["trailing"].notna().to_numpy()
-        | (parts["open"].notna() & parts["close"].notna()).to_numpy()
+    by_shape: dict[str, list[int]] = {}
+    for position in positions.tolist():
+        text = texts[position]
+        if text.strip():
+            by_shape.setdefault(text.translate(_SHAPE), []).append(position)
+
+    ambiguous: list[tuple[int, float, float]] = []
+    evidence: set[str] = set()
+    for members in by_shape.values():
+        first = _parse_one(texts[members[0]])
+        if first.decimal_seen:
+            evidence.add(first.decimal_seen)
+        if first.table is None:
+            readings = [_parse_one(texts[position]) for position in members]
+        else:
+            readings = [_convert(texts[position], first) for position in members]
+        for position, reading in zip(members, readings, strict=True):
+            status[position] = reading.outcome
+            amounts[position] = reading.value
+            if reading.outcome == _AMBIGUOUS:
+                ambiguous.append((position, reading.value, reading.as_thousands))
+    if not ambiguous:
+        return
+
+    if "." not in evidence and len(positions) < len(texts):
+        # Values parsed on the fast path, like 12.5, show "." as the decimal.
+        done = np.ones(len(texts), dtype=bool)
+        done[positions] = False
+        if any(_dot_decimal(texts[i]) for i in np.flatnonzero(done).tolist()):
+            evidence.add(".")
+    chosen = evidence.pop() if len(evidence) == 1 else decimal
+    for position, as_decimal, as_thousands in ambiguous:
+        separator = "." if "." in texts[position] else ","
+        value = as_decimal if separator == chosen else as_thousands
+        amounts[position] = value
+        status[position] = _INVALID if np.isnan(value) else _OK
+
+
+def _dot_decimal(text: str) -> bool:
+    text = text.strip()
+    point = text.rfind(".")
+    return point >= 0 and len(text) - point - 1 != 3 and "e" not in text.lower()
+
+
+class _Reading(NamedTuple):
+    """What reading one written amount gave."""
+
+    outcome: int
+    # For an ambiguous value: read with its separator as the decimal separator.
+    value: float
+    # For an ambiguous value: read with its separator grouping thousands, or
+    # NaN when the digits before it are not a valid first group.
+    as_thousands: float = math.nan
+    # The decimal separator the value shows, or "" when it shows none.
+    decimal_seen: str = ""
+    # str.translate tables that turn a value of this shape into a plain number
+    # (the thousands reading second), or None when the shape needs a full read.
+    table: dict[int, str | None] | None = None
+    thousands_table: dict[int, str | None] | None = None
+
+
+_INVALID_READING = _Reading(_INVALID, math.nan)
+
+
+def _parse_one(text: str) -> _Reading:
+    """Read one written amount in full."""
+    text = text.strip()
+    if _FLOAT_LITERAL.fullmatch(text):
+        return _Reading(_OK, float(text))
+    if _BAD_GROUP.search(text):
+        return _INVALID_READING
+    compact = _GROUP_CHARS.sub("", text)
+    if _DASH.fullmatch(compact):
+        return _Reading(_OK, 0.0)
+    match = _AMOUNT.fullmatch(compact)
+    if match is None or (match["open"] is None) != (match["close"] is None):
+        return _INVALID_READING
+    negative = (
+        match["sign"] in ("-", "−")
+        or match["sign_after"] in ("-", "−")
+        or match["trailing"] is not None
+        or match["open"] is not None
     )
-    unbalanced = parts["open"].notna().to_numpy() != parts["close"].notna().to_numpy()
-    number = parts["number"].fillna("")
 
-    canonical, unresolved = _canonical_numbers(number, plain, decimal)
-    values = pd.to_numeric(canonical, errors="coerce").to_numpy(
-        dtype=np.float64, copy=True
+    number = match["number"]
+    dots, commas = number.count("."), number.count(",")
+    decimal_sep = thousands_sep = ""
+    if dots and commas:
+        decimal_sep = "." if number.rfind(".") > number.rfind(",") else ","
+        thousands_sep = "," if decimal_sep == "." else "."
+    elif dots or commas:
+        separator = "." if dots else ","
+        if dots + commas > 1:
+            thousands_sep = separator
+        elif len(number) - number.rfind(separator) - 1 == 3 and not negative:
+            return _ambiguous(text, number, separator)
+        else:
+            decimal_sep = separator
+
+    if thousands_sep and not _GROUPED[thousands_sep].fullmatch(number):
+        return _INVALID_READING
+    if decimal_sep and number.count(decimal_sep) > 1:
+        return _INVALID_READING
+    canonical = number.replace(thousands_sep, "") if thousands_sep else number
+    if decimal_sep == ",":
+        canonical = canonical.replace(",", ".")
+    if not _CANONICAL.fullmatch(canonical):
+        return _INVALID_READING
+    seen = decimal_sep or {",": ".", ".": ","}.get(thousands_sep, "")
+    return _Reading(
+        _NEGATIVE if negative else _OK,
+        float(canonical),
+        decimal_seen=seen,
+        table=_number_table(text, decimal_sep),
     )
-    well_formed = canonical.str.fullmatch(_CANONICAL).to_numpy(dtype=bool)
-    invalid = ~matched | unbalanced | unresolved | ~well_formed | np.isnan(values)
-
-    values[dash] = 0.0
-    invalid[dash] = False
-    negative[dash] = False
-    negative &= ~invalid
-    return values, invalid, negative
 
 
-def _canonical_numbers(
-    number: pd.Series, plain: pd.Series, decimal: str
-) -> tuple[pd.Series, np.ndarray]:
-    """Rewrite ``1.234,56``-style numbers as ``1234.56``; flag invalid grouping."""
-    dots = number.str.count(r"\.").to_numpy()
-    commas = number.str.count(",").to_numpy()
-    last_dot = number.str.rfind(".").to_numpy()
-    last_comma = number.str.rfind(",").to_numpy()
-    length = number.str.len().to_numpy()
-
-    # decimal_sep and thousands_sep per value: "." , "," or "" for none.
-    decimal_sep = np.full(len(number), "", dtype=object)
-    thousands_sep = np.full(len(number), "", dtype=object)
-    both = (dots > 0) & (commas > 0)
-    dot_last = last_dot > last_comma
-    decimal_sep[both & dot_last] = "."
-    thousands_sep[both & dot_last] = ","
-    decimal_sep[both & ~dot_last] = ","
-    thousands_sep[both & ~dot_last] = "."
-
-    ambiguous = np.zeros(len(number), dtype=bool)
-    for separator, count, last in ((",", commas, last_comma), (".", dots, last_dot)):
-        only = (count > 0) & ~both
-        thousands_sep[only & (count > 1)] = separator
-        single = only & (count == 1)
-        three_after = (length - last - 1) == 3
-        decimal_sep[single & ~three_after] = separator
-        ambiguous |= single & three_after
-
-    if ambiguous.any():
-        chosen = _column_decimal(decimal_sep, thousands_sep, plain, decimal)
-        separator_of = np.where(dots > 0, ".", ",")
-        is_decimal = ambiguous & (separator_of == chosen)
-        decimal_sep[is_decimal] = separator_of[is_decimal]
-        thousands_sep[ambiguous & ~is_decimal] = separator_of[ambiguous & ~is_decimal]
-
-    unresolved = np.zeros(len(number), dtype=bool)
-    for thousands in (",", "."):
-        grouped = thousands_sep == thousands
-        if not grouped.any():
-            continue
-        other = "." if thousands == "," else ","
-        pattern = rf"\d{{1,3}}(?:\{thousands}\d{{3}})+(?:\{other}\d*)?"
-        valid = number.str.fullmatch(pattern).to_numpy(dtype=bool)
-        unresolved |= grouped & ~valid
-    # A decimal separator may appear once.
-    unresolved |= (decimal_sep == ".") & (dots > 1)
-    unresolved |= (decimal_sep == ",") & (commas > 1)
-
-    canonical = number.copy()
-    for thousands in (",", "."):
-        grouped = thousands_sep == thousands
-        if grouped.any():
-            canonical[grouped] = canonical[grouped].str.replace(thousands, "")
-    comma_decimal = decimal_sep == ","
-    if comma_decimal.any():
-        canonical[comma_decimal] = canonical[comma_decimal].str.replace(",", ".")
-    return canonical, unresolved
+def _ambiguous(text: str, number: str, separator: str) -> _Reading:
+    head = number[: number.rfind(separator)]
+    as_decimal = _to_float(number.replace(separator, "."))
+    valid_group = 0 < len(head) <= 3
+    as_thousands = _to_float(number.replace(separator, "")) if valid_group else math.nan
+    return _Reading(
+        _AMBIGUOUS,
+        as_decimal,
+        as_thousands,
+        table=_number_table(text, separator),
+        thousands_table=_number_table(text, "") if valid_group else None,
+    )
 
 
-def _column_decimal(
-    decimal_sep: np.ndarray, thousands_sep: np.ndarray, plain: pd.Series, default: str
-) -> str:
-    """Return the decimal separator the column's unambiguous values use."""
-    comma = bool(np.any(decimal_sep == ",") or np.any(thousands_sep == "."))
-    dot = bool(np.any(decimal_sep == ".") or np.any(thousands_sep == ","))
-    if not dot and len(plain):
-        # A fast-path value like 12.5 shows that "." is the decimal separator.
-        dot = bool(plain.str.contains(r"\.(?:\d{1,2}|\d{4,})$", regex=True).any())
-    if comma and not dot:
-        return ","
-    if dot and not comma:
-        return "."
-    return default
+def _number_table(text: str, decimal_sep: str) -> dict[int, str | None]:
+    """Build a table deleting every non-digit but the decimal separator."""
+    table: dict[int, str | None] = {
+        ord(char): None for char in set(text) if not "0" <= char <= "9"
+    }
+    if decimal_sep:
+        table[ord(decimal_sep)] = "."
+    return table
+
+
+def _convert(text: str, first: _Reading) -> _Reading:
+    """Read a value of the same shape as ``first`` with ``first``'s tables."""
+    try:
+        value = float(text.translate(first.table))
+        as_thousands = math.nan
+        if first.thousands_table is not None:
+            as_thousands = float(text.translate(first.thousands_table))
+    except ValueError:
+        return _parse_one(text)
+    return first._replace(value=value, as_thousands=as_thousands)
+
+
+def _to_float(text: str) -> float:
+    return float(text) if _CANONICAL.fullmatch(text) else math.nan
 
 
 def parse_currency(value: object) -> str | None:

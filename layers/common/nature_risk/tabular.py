@@ -78,6 +78,10 @@ _WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 _SEP_LINE = re.compile(r"sep=([^\r\n\"])[ \t]*(?:\r\n|\r|\n|$)", re.IGNORECASE)
 _BOUNDARY = re.compile(r"""boundary\s*=\s*(?:"([^"]{1,200})"|([^;\s"]{1,200}))""", re.I)
 _NON_WORD = re.compile(r"[^0-9a-z]+")
+_PLAIN_NUMBER = {
+    ".": re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*", re.ASCII),
+    ",": re.compile(r"\s*[-+]?(?:\d+,?\d*|,\d+)(?:[eE][-+]?\d+)?\s*", re.ASCII),
+}
 
 
 @dataclass(slots=True)
@@ -235,8 +239,11 @@ def _sample_records(sample: str, delimiter: str, complete: bool) -> list[list[st
     return records
 
 
-def _sniff(text: str) -> tuple[str, int, list[str]]:
-    """Choose the delimiter; return it, the records before the header, the header.
+def _sniff(text: str) -> tuple[str, int, list[str], list[list[str]]]:
+    """Choose the delimiter.
+
+    Returns it, the number of records before the header, the header and the
+    sample records after it.
 
     A first line ``sep=;`` (an Excel convention) fixes the delimiter. Otherwise
     the candidate that splits the header into the most columns wins, weighted by
@@ -276,7 +283,12 @@ def _sniff(text: str) -> tuple[str, int, list[str]]:
         if not _is_blank_line(record):
             break
         blank_before += 1
-    return chosen, leading + blank_before, chosen_records[blank_before]
+    return (
+        chosen,
+        leading + blank_before,
+        chosen_records[blank_before],
+        chosen_records[blank_before + 1 :],
+    )
 
 
 def _unique_names(raw: Sequence[str]) -> list[str]:
@@ -300,6 +312,17 @@ def _numeric_positions(
         if column is not None:
             positions.append(names.index(column))
     return positions
+
+
+def _plain_numbers(sample: list[list[str]], position: int, decimal: str) -> bool:
+    """Tell whether a column's sample cells are numbers pandas reads as float.
+
+    A column of written amounts (``1.234,56 €``) fails pandas' float read only
+    after a full pass, so the sample decides whether to try it.
+    """
+    plain = _PLAIN_NUMBER[decimal]
+    cells = [record[position] for record in sample if len(record) > position]
+    return all(plain.fullmatch(cell) for cell in cells if cell.strip())
 
 
 def _read_csv_fast(
@@ -382,7 +405,7 @@ def _read_csv(
     text, utf8 = _decode(data)
     if "\x00" in text:
         raise InputError("The file contains NUL characters: it is not a CSV text file.")
-    delimiter, skip, header = _sniff(text)
+    delimiter, skip, header, sample = _sniff(text)
     if len(header) > limits.max_columns:
         raise PayloadTooLarge(
             f"The header row has more than the limit of {limits.max_columns} columns."
@@ -390,7 +413,11 @@ def _read_csv(
     names = _unique_names(header)
     decimal = "," if delimiter == ";" else "."
 
-    float_positions = _numeric_positions(names, numeric)
+    float_positions = [
+        position
+        for position in _numeric_positions(names, numeric)
+        if _plain_numbers(sample, position, decimal)
+    ]
     try:
         try:
             frame = _read_csv_fast(utf8, delimiter, skip, decimal, float_positions)
