@@ -6,8 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from nature_risk.biodiversity import load_biodiversity
 from nature_risk.biodiversity.indicators import indicator_catalogue, point_indicators
 from nature_risk.biodiversity.packs import LayerPackError, load_pack, load_packs
+from nature_risk.config import BiodiversitySettings, ConfigurationError
 
 from tests.unit.biodiversity_support import write_pack
 
@@ -231,3 +233,48 @@ def test_country_code_must_be_iso3(tmp_path):
     )
     with pytest.raises(LayerPackError, match="not ISO alpha-3"):
         load_pack(folder)
+
+
+def test_settings_read_environment(tmp_path, biodiversity_dir):
+    settings = BiodiversitySettings.from_env(
+        {
+            "BIODIVERSITY_DATA_DIR": str(biodiversity_dir),
+            "BIODIVERSITY_PACKS_DIR": str(tmp_path),
+            "BIODIVERSITY_RADIUS_KM": "5",
+            "BIODIVERSITY_COASTAL_FALLBACK_KM": "0",
+        }
+    )
+    assert settings.packs_dir == tmp_path
+    assert settings.radius_km == 5
+    assert settings.coastal_fallback_km == 0
+
+
+def test_settings_defaults(biodiversity_dir):
+    settings = BiodiversitySettings.from_env(
+        {"BIODIVERSITY_DATA_DIR": str(biodiversity_dir)}
+    )
+    assert settings.packs_dir is None
+    assert settings.radius_km == 10
+    assert settings.coastal_fallback_km == 25
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("BIODIVERSITY_PACKS_DIR", "/nonexistent/packs", "BIODIVERSITY_PACKS_DIR"),
+        ("BIODIVERSITY_RADIUS_KM", "ten", "BIODIVERSITY_RADIUS_KM"),
+        ("BIODIVERSITY_RADIUS_KM", "0", "at least 1"),
+    ],
+)
+def test_settings_reject_bad_values(biodiversity_dir, variable, value, message):
+    env = {"BIODIVERSITY_DATA_DIR": str(biodiversity_dir), variable: value}
+    with pytest.raises(ConfigurationError, match=message):
+        BiodiversitySettings.from_env(env)
+
+
+def test_load_biodiversity_validates_packs(tmp_path, biodiversity_dir):
+    folder = grid_pack(tmp_path, [[48.75, 2.25, 1.0]])
+    (folder / "manifest.json").write_text("[]")
+    settings = BiodiversitySettings(biodiversity_dir, packs_dir=tmp_path)
+    with pytest.raises(LayerPackError, match="must be a JSON object"):
+        load_biodiversity(settings)

@@ -150,3 +150,43 @@ def test_logs_carry_no_input(dashboard):
     assert secret not in logs
     assert "-24.27" not in logs
     assert "-69.07" not in logs
+
+
+def test_mining_route_reports_pack_indicators(dashboard, tmp_path, monkeypatch):
+    from nature_risk.biodiversity import get_biodiversity
+
+    from tests.unit.biodiversity_support import write_pack
+
+    write_pack(
+        tmp_path,
+        "star",
+        kind="grid",
+        indicators=[{"id": "star_threat_abatement", "units": "STAR"}],
+        header=["lat", "lon", "star_threat_abatement"],
+        rows=[[-24.25, -69.25, 4.0]],
+        cell_size_degrees=0.5,
+    )
+    monkeypatch.setenv("BIODIVERSITY_PACKS_DIR", str(tmp_path))
+    get_biodiversity.cache_clear()
+    try:
+        response = call(dashboard, csv_event("/dashboards/mining", MINING_CSV))
+    finally:
+        monkeypatch.delenv("BIODIVERSITY_PACKS_DIR")
+        get_biodiversity.cache_clear()
+    result = json.loads(body_of(response))
+    indicator = result["assets"][0]["indicators"]["star_threat_abatement"]
+    assert indicator["value"] == 4.0
+    assert result["layer_packs"][0]["attribution"] == "Test attribution"
+    missing = {entry["id"] for entry in result["indicators"]["missing"]}
+    assert "star_threat_abatement" not in missing
+    # Only the Chilean asset lies in a cell of the pack.
+    star = result["portfolio"]["star_threat_abatement_concentration"]
+    assert star["assets_scored"] == 1
+
+
+def test_mining_route_without_packs_lists_missing(dashboard):
+    response = call(dashboard, csv_event("/dashboards/mining", MINING_CSV))
+    result = json.loads(body_of(response))
+    assert result["layer_packs"] == []
+    assert len(result["indicators"]["missing"]) == 5
+    assert result["assets"][0]["indicators"] == {}
