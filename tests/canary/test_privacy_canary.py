@@ -8,6 +8,7 @@ output contains four characters or more of any marker the case sent.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,10 @@ def test_api_case_leaks_nothing(function, case, monkeypatch, capfd):
     assert outcome.error is None, "an API handler raised instead of answering"
     assert outcome.response["statusCode"] in case.statuses, outcome.response
     assert_no_leak(outcome.output + descriptors.out + descriptors.err, markers)
+    if outcome.response["statusCode"] == 500:
+        error = json.loads(outcome.response["body"])["error"]
+        assert error["request_id"] == event["requestContext"]["requestId"]
+        assert error["code"] == "internal_error"
 
 
 @pytest.mark.parametrize("function", FUNCTION_NAMES)

@@ -244,7 +244,8 @@ def xray_traces(switches_on, monkeypatch):
     original_emitter = xray_recorder._emitter
     emitter = MemoryEmitter()
     Tracer._reset_config()
-    tracer = Tracer(disabled=False, patch_modules=[])
+    # auto_patch=False: patching every library would outlive the test.
+    tracer = Tracer(disabled=False, auto_patch=False)
     global_sdk_config.set_sdk_enabled(True)
     xray_recorder.configure(
         emitter=emitter, sampling=False, context_missing="LOG_ERROR"
