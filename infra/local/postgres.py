@@ -13,6 +13,7 @@ traverse a root-owned 0700 ``workdir`` such as pytest's.
 
 from __future__ import annotations
 
+import atexit
 import glob
 import json
 import os
@@ -317,6 +318,8 @@ def start_postgres(
         except Exception:
             server.stop()
             raise
+        # A caller that exits without stop() must not leave a server running.
+        atexit.register(server.stop)
         return server
 
     if owned_root is not None:
