@@ -37,7 +37,7 @@ def _peak_mib() -> float:
 
 
 def _csv_body(module: str, dashboard, context) -> tuple[bytes, int]:
-    """Repeat the rows of the module's CSV template up to BODY_BYTES."""
+    """Build a body of the module's CSV rows, repeated up to BODY_BYTES."""
     from infra.local.events import build_http_api_event
 
     if module == "natural-capital":
@@ -113,7 +113,7 @@ def _run_case(case: str) -> dict[str, float | int | str]:
         timeout=600,
         check=True,
     )
-    # The handler logs JSON lines to stdout too; the figures are the last line.
+    # The handler also logs JSON lines to stdout, so the figures are the last line.
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
