@@ -200,7 +200,7 @@ def test_manifest_not_json_rejected(tmp_path):
         ([[48.7, 2.25, 1.0]], "not a cell centre"),
         ([[48.75, 2.25, "many"]], "is not a number"),
         ([[48.75, 2.25, "inf"]], "is not finite"),
-        ([[48.75, 2.25, 1.0], [48.75, 2.25, 2.0]], "same key on two rows"),
+        ([[48.75, 2.25, 1.0], [48.75, 2.25, 2.0]], "same key as an earlier row"),
         ([[95.25, 2.25, 1.0]], "not a cell centre"),
     ],
 )
