@@ -15,6 +15,8 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 OUTPUT = BENCH_DIR.parent / "docs" / "benchmarks.md"
+# Benchmarks import the layer package as the functions do.
+sys.path.insert(0, str(BENCH_DIR.parent / "layers" / "common"))
 
 
 def _machine() -> str:

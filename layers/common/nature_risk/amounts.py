@@ -51,18 +51,20 @@ REASON_NEGATIVE = "negative amount: amounts must be zero or more"
 REASON_NOT_FINITE = "amount is too large or not a number"
 
 _SYMBOLS = "€$£¥₹₽₩₺₪₫¢"
-# A currency symbol, optionally after up to three letters (US$, R$), or a
-# three-letter code such as EUR.
-_CURRENCY = rf"(?:[A-Za-z]{{0,3}}[{_SYMBOLS}]|[A-Za-z]{{3}})"
+# A currency symbol, optionally after up to three letters (US$, R$), or three
+# letters, which must then be an ISO 4217 code in any case (EUR, eur).
+_CURRENCY = rf"[A-Za-z]{{0,3}}[{_SYMBOLS}]|[A-Za-z]{{3}}"
 # Applied once group characters are removed. The groups mark the ways to
 # write a negative amount: a sign, parentheses or a trailing minus.
 _AMOUNT = re.compile(
-    rf"(?P<open>\()?(?P<sign>[-−+])?(?:{_CURRENCY})?(?P<sign_after>[-−+])?"
+    rf"(?P<open>\()?(?P<sign>[-−+])?(?P<prefix>{_CURRENCY})?(?P<sign_after>[-−+])?"
     rf"(?P<number>[\d.,]*\d[\d.,]*|[\d.,]*[.,]\d*)"
-    rf"(?:{_CURRENCY})?(?P<trailing>-)?(?P<close>\))?",
+    rf"(?P<suffix>{_CURRENCY})?(?P<trailing>-)?(?P<close>\))?",
     re.ASCII,
 )
-_DASH = re.compile(rf"\(?(?:{_CURRENCY})?[-–—](?:{_CURRENCY})?\)?")
+_DASH = re.compile(
+    rf"\(?(?P<prefix>{_CURRENCY})?[-–—](?P<suffix>{_CURRENCY})?\)?", re.ASCII
+)
 # Spaces, no-break spaces, thin spaces and apostrophes group thousands.
 _GROUP_CHARS = re.compile(r"[\s\u00a0\u202f\u2009'’]+")
 # A group character between digits must be followed by exactly three digits,
@@ -133,7 +135,9 @@ def parse_amounts(
         amounts = series.to_numpy(dtype=np.float64, copy=True)
         return amounts, _check_range(amounts, rows, field)
 
-    texts = ["" if value is None else str(value) for value in series.tolist()]
+    if series.hasnans:
+        series = series.fillna("")
+    texts = series.astype(str).tolist()
     amounts = np.full(len(texts), np.nan)
     pending = np.arange(len(texts))
     if _looks_plain(texts, decimal):
@@ -361,10 +365,13 @@ def _parse_one(text: str) -> _Reading:
     if _BAD_GROUP.search(text):
         return _INVALID_READING
     compact = _GROUP_CHARS.sub("", text)
-    if _DASH.fullmatch(compact):
+    dash = _DASH.fullmatch(compact)
+    if dash and _is_currency(dash["prefix"]) and _is_currency(dash["suffix"]):
         return _Reading(_OK, 0.0)
     match = _AMOUNT.fullmatch(compact)
     if match is None or (match["open"] is None) != (match["close"] is None):
+        return _INVALID_READING
+    if not (_is_currency(match["prefix"]) and _is_currency(match["suffix"])):
         return _INVALID_READING
     negative = (
         match["sign"] in ("-", "−")
@@ -404,6 +411,11 @@ def _parse_one(text: str) -> _Reading:
         decimal_seen=seen,
         table=_number_table(text, decimal_sep),
     )
+
+
+def _is_currency(token: str | None) -> bool:
+    """Tell whether a matched currency token is absent, a symbol or an ISO code."""
+    return token is None or not token.isalpha() or token.upper() in ISO_4217_CODES
 
 
 def _ambiguous(text: str, number: str, separator: str) -> _Reading:

@@ -252,11 +252,10 @@ def _read_amounts(
     amounts, problems = parse_amounts(
         values, table.rows, "amount", decimal=table.decimal
     )
+    # A NaN without a problem is a blank cell.
+    rejected = np.isin(table.rows, [problem.row for problem in problems])
+    blank = np.isnan(amounts) & ~rejected
     problems = table.relocate(problems)
-    if values.dtype.kind == "f":
-        blank = np.isnan(values.to_numpy(dtype=np.float64))
-    else:
-        blank = values.str.strip().to_numpy() == ""
 
     if blank.all():
         return None, problems
