@@ -360,3 +360,16 @@ def test_cfn_lint_reports_nothing():
     # make lint runs cfn-lint too; this keeps a plain pytest run as strict.
     matches = cfn_lint_api.lint_file(TEMPLATE_PATH)
     assert [str(match) for match in matches] == []
+
+
+def test_s3_endpoint_allows_the_backup_actions():
+    endpoint = properties("S3GatewayEndpoint")["PolicyDocument"]["Statement"]
+    allowed = {
+        action for statement in endpoint for action in statement_actions(statement)
+    }
+    backup_s3_actions = {
+        action
+        for action in role_actions(function_role_id("BackupFunction"))
+        if action.startswith("s3:")
+    }
+    assert backup_s3_actions <= allowed
