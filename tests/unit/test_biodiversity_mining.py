@@ -355,3 +355,29 @@ def test_records_round_trip(data):
     stored = json.loads(json.dumps(assets.to_records()))
     rebuilt = MiningAssets.from_records(stored)
     assert dashboard(rebuilt, data)["assets"] == dashboard(assets, data)["assets"]
+
+
+def test_stated_country_far_from_point_warned(data):
+    # Mid-Atlantic, but stated as France.
+    assets = parse_csv("P,,30.0,-40.0,,operating,,FR\n")
+    result = dashboard(assets, data)
+    reasons = [w["reason"] for w in result["warnings"] if w["field"] == "country"]
+    assert reasons == ["the stated country does not contain the point"]
+
+
+def test_stated_country_near_coast_accepted(data):
+    # 9 km off the simplified Chilean coastline near Antofagasta.
+    assets = parse_csv("A,,-23.65,-70.5,,operating,,Chile\n")
+    result = dashboard(assets, data)
+    assert result["warnings"] == []
+    assert result["assets"][0]["country"] == {
+        "iso3": "CHL",
+        "name": "Chile",
+        "source": "stated",
+    }
+
+
+def test_coastal_country_from_nearest_polygon(data):
+    assets = parse_csv("A,,-23.65,-70.5,,operating,,\n")
+    country = dashboard(assets, data)["assets"][0]["country"]
+    assert country == {"iso3": "CHL", "name": "Chile", "source": "nearest_polygon"}
