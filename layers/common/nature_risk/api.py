@@ -90,15 +90,17 @@ def create_resolver(logger: Logger | None = None) -> APIGatewayHttpResolver:
         if isinstance(error, InputError):
             problems = [problem.to_dict() for problem in error.problems]
             truncated = error.truncated
-        log.info(
-            "Request rejected",
-            extra={
-                "error_class": type(error).__name__,
-                "error_code": error.code,
-                "status": int(error.status),
-                "problems": len(problems or ()),
-            },
-        )
+        keys = {
+            "error_class": type(error).__name__,
+            "error_code": error.code,
+            "status": int(error.status),
+            "problems": len(problems or ()),
+        }
+        if error.status >= 500:
+            # A server-side failure, such as the database being unreachable.
+            log.error("Request failed", extra={**keys, **exception_fields(error)})
+        else:
+            log.info("Request rejected", extra=keys)
         return error_response(
             error.status,
             error.code,
