@@ -441,3 +441,12 @@ def test_access_log_format_allowed_variables():
         assert "error" not in variable.lower()
     assert "$context.identity.sourceIp" in ALLOWED_ACCESS_LOG_VARIABLES
     assert "$context.routeKey" in ALLOWED_ACCESS_LOG_VARIABLES
+
+
+def test_error_code_keeps_sqlstate(logger):
+    with capture_output() as output:
+        logger.error("Saving failed", extra={"error_code": "23505"})
+        logger.error("Saving failed", extra={"error_code": "no spaces allowed"})
+    lines = product_lines(output.getvalue())
+    assert lines[-2]["error_code"] == "23505"
+    assert "error_code" not in lines[-1]

@@ -79,6 +79,8 @@ ALLOWED_LOG_KEYS = (
 # Text values of these keys are short identifiers, never free text.
 _MAX_TEXT_VALUE = 256
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+# Product error codes (``invalid_input``) and SQLSTATE codes (``23505``).
+_ERROR_CODE = re.compile(r"^[A-Za-z0-9_.]{1,64}$")
 _MAX_FRAMES = 40
 
 WITHHELD_MESSAGE = "Log message withheld because it is not a fixed string"
@@ -258,8 +260,10 @@ def _is_allowed_value(key: str, value: object) -> bool:
     if key in TEXT_LOG_KEYS:
         if not isinstance(value, str) or len(value) > _MAX_TEXT_VALUE:
             return False
-        if key in {"error_class", "error_code"}:
+        if key == "error_class":
             return bool(_IDENTIFIER.match(value))
+        if key == "error_code":
+            return bool(_ERROR_CODE.match(value))
         return True
     if key in COUNT_LOG_KEYS:
         return isinstance(value, int) and not isinstance(value, bool)
