@@ -307,7 +307,7 @@ def test_csv_too_many_rows_gives_413():
     assert "3 rows" in raised.value.message
 
 
-def test_csv_blank_rows_do_not_count_towards_row_limit():
+def test_csv_row_limit_skips_blank_rows():
     limits = InputLimits(max_rows=2)
     body = b"name,code\r\nA,1\r\n\r\n\r\n,\r\nB,2\r\n"
 

@@ -2,9 +2,11 @@
 
 Accepted: plain numbers (``1234.56``, ``1e6``), decimal commas (``1234,56``),
 thousands separators (``1,234.56``, ``1.234,56``, ``1 234,56``, ``1'234.56``),
-a currency symbol or a three-letter code before or after the number
+a currency symbol or an ISO 4217 code before or after the number
 (``€ 1.234,56``, ``1234 EUR``, ``US$1,000``) and a lone dash, which accounting
 formats write for zero. Blank cells give NaN without a problem.
+
+Only ASCII digits count as digits.
 
 Rejected with a reason: negative amounts (``-5``, ``(5)``, ``5-``), values
 that are not finite, and anything else that is not a number.
@@ -30,7 +32,8 @@ from nature_risk.errors import Problem
 
 # Active ISO 4217 currency codes, including precious metals and the codes of
 # currencies in transition (ANG and XCG, SLL and SLE, ZWL and ZWG).
-# NOTE: typed from the ISO 4217 list of 2025; a code added later is rejected.
+# NOTE: typed from memory of the ISO 4217 list as of 2025 and not checked
+# against the published list, so a missing or newer code is rejected.
 ISO_4217_CODES = frozenset(
     """
     AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB
@@ -251,10 +254,10 @@ def _parse_uniform(texts: list[str], decimal: str) -> np.ndarray | None:
 
 
 def _groups_complete(separators: int, amounts: np.ndarray) -> bool:
-    """Tell whether the separators count matches fully grouped integer parts.
+    """Tell whether the separator count matches fully grouped integer parts.
 
-    Each value's integer part of n digits has (n - 1) // 3 separators when it
-    is grouped, so the total shows a first group of four digits or more, a
+    An integer part of n digits has (n - 1) // 3 separators when it is
+    grouped. A different total shows a first group of four or more digits, a
     separator with no digit before it, or a mix of grouped and plain values.
     """
     if separators == 0:
@@ -338,7 +341,7 @@ def _dot_decimal(text: str) -> bool:
 
 
 class _Reading(NamedTuple):
-    """What reading one written amount gave."""
+    """The result of reading one written amount."""
 
     outcome: int
     # For an ambiguous value: read with its separator as the decimal separator.

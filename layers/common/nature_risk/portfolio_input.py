@@ -96,7 +96,7 @@ CURRENCY_ALIASES = ("currency", "currency_code", "ccy")
 
 MAX_OPTIONS = 32
 # ``="0111"`` is how users keep Excel from dropping a code's leading zeros.
-_EXCEL_TEXT_FORMULA = r'^="(.*)"$'
+_EXCEL_TEXT_FORMULA = re.compile(r'="(.*)"')
 _CURRENCY_SUFFIX = re.compile(r"_([a-z]{3})$")
 _LIST_INDEX = re.compile(r"\[(\d+)\]")
 
@@ -187,7 +187,7 @@ def parse_holdings(
         problems.sort(key=_problem_order)
         cap = limits.max_row_errors
         raise InputError(
-            f"The portfolio has {len(problems)} problems.",
+            f"Problems found in the portfolio: {len(problems)}.",
             problems[:cap],
             truncated=len(problems) > cap,
         )
@@ -238,8 +238,13 @@ def _missing_column(table: Table, name: str) -> Problem:
 def _clean_codes(values: pd.Series) -> np.ndarray:
     """Strip codes and unwrap ``="0111"``; work on distinct codes, which are few."""
     positions, distinct = pd.factorize(values.to_numpy(dtype=object))
-    cleaned = [re.sub(_EXCEL_TEXT_FORMULA, r"\1", code.strip()) for code in distinct]
+    cleaned = [_unwrap_formula(code.strip()) for code in distinct]
     return np.asarray(cleaned + [""], dtype=object)[positions]
+
+
+def _unwrap_formula(code: str) -> str:
+    match = _EXCEL_TEXT_FORMULA.fullmatch(code) if code.startswith("=") else None
+    return match.group(1) if match else code
 
 
 def _read_amounts(

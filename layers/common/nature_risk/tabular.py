@@ -1,8 +1,9 @@
 """Read an uploaded table (CSV, JSON or a multipart file upload) into string cells.
 
 Every portfolio route reads its body through ``read_table``, so a CSV file, a
-browser upload and a JSON form all become the same ``Table``: one pandas frame
-of string cells with normalised column names and the row number of every row.
+browser upload and a JSON form all become the same ``Table``. A table is one
+pandas frame of string cells with normalised column names, plus the row number
+of every row.
 
 CSV bytes are read the way spreadsheets write them: UTF-8 with or without a
 byte order mark, UTF-16 with a byte order mark (Excel's "Unicode text"),
@@ -22,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import csv
+import functools
 import io
 import itertools
 import json
@@ -46,8 +48,9 @@ from nature_risk.errors import (
     UnsupportedMediaType,
 )
 
-# Media types a client or a browser may give a CSV file. Windows browsers label
-# .csv uploads application/vnd.ms-excel, and some clients send octet-stream.
+# Media types a client or a browser may give a CSV file. Browsers on Windows
+# machines with Excel label .csv uploads application/vnd.ms-excel, and some
+# clients send octet-stream.
 CSV_MEDIA_TYPES = frozenset(
     {
         "text/csv",
@@ -122,6 +125,7 @@ class Table:
         ]
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise_header(name: str) -> str:
     """Normalise a header cell: `` ISIC Code (Rev.4) `` becomes ``isic_code_rev_4``."""
     folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
