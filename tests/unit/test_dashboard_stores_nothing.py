@@ -1,13 +1,14 @@
 """The dashboard function keeps nothing: no file, no AWS call, no database.
 
-Every dashboard canary case runs under three recorders: a ``sys.addaudithook``
-hook that records each file opened for writing, each directory or file
-created, renamed or removed, and each socket connection; a wrapper around
-botocore's ``BaseClient._make_api_call``; and wrappers around ``pg8000``'s
-connect functions. The audit hook records writes to any path, ``/tmp``
-included. Each case also runs with ``TMPDIR`` pointing at an empty private
-folder, which must still be empty afterwards. The real ``/tmp`` is shared with
-other processes, so listing it would not tell their files from ours.
+Every dashboard canary case runs under three recorders. A ``sys.addaudithook``
+hook records each file opened for writing, each directory or file created,
+renamed or removed, and each socket connection. A wrapper around botocore's
+``BaseClient._make_api_call`` records AWS calls, and wrappers around
+``pg8000``'s connect functions record database connections. The audit hook
+records writes to any path, ``/tmp`` included. Each case also runs with
+``TMPDIR`` pointing at an empty private folder, which must still be empty
+afterwards. The real ``/tmp`` is shared with other processes, so listing it
+would not tell their files from ours.
 """
 
 from __future__ import annotations

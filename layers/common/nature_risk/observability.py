@@ -1,11 +1,13 @@
-"""Logger, tracer and metrics for every function, built so user input cannot leak.
+"""Logger, tracer and metrics for every function, built to keep user input out.
 
-Four guards stand between a request and the logs:
+Five guards stand between a request and the logs:
 
 * a log record factory rewrites every record when it is created, for every
-  logger including the root logger, before any handler sees it: exception
+  logger including the root logger, before any handler receives it: exception
   info becomes the class name and stack frames, ``%`` arguments are dropped and
   records from third-party libraries keep their level but lose their text;
+* ``AllowlistFilter``, on the product loggers and the root logger's handlers,
+  deletes extra record attributes outside ``ALLOWED_LOG_KEYS``;
 * the ``AllowlistFormatter`` writes only the keys in ``ALLOWED_LOG_KEYS``;
 * ``lambda_entry`` wraps every ``lambda_handler``: it clears the keys, logs
   route, status and duration, and turns an unhandled exception into a 500
