@@ -73,7 +73,7 @@ def _json(
 def _page_size() -> int:
     raw = app.current_event.get_query_string_value("limit")
     if raw is None:
-        return DEFAULT_PAGE_SIZE
+        return min(DEFAULT_PAGE_SIZE, PORTFOLIO_LIMITS.max_page_size)
     maximum = PORTFOLIO_LIMITS.max_page_size
     if not raw.isdecimal() or not 1 <= int(raw) <= maximum:
         raise InputError(

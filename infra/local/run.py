@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import signal
 import sys
 from pathlib import Path
 
@@ -83,6 +84,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     arguments = parser.parse_args(argv)
 
+    # SIGTERM (kill, a process manager) exits through the cleanup below, as
+    # Ctrl+C does, so the local PostgreSQL and moto stop with the server.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     LOCAL_STATE_DIR.mkdir(exist_ok=True)
     backends = start_local_backends(LOCAL_STATE_DIR)
     routes = build_routes()
