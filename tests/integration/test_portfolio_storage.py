@@ -600,10 +600,13 @@ def test_wrong_password_retried_once(clean_database: PostgresServer) -> None:
     source = FixedCredentials(clean_database)
     source.login = Credentials(clean_database.user, "wrong-password")
     database = Database(settings_for(clean_database), source)
-    with pytest.raises(ServiceUnavailable):
-        with database.transaction():
-            pass
+    with capture_output() as output:
+        with pytest.raises(ServiceUnavailable):
+            with database.transaction():
+                pass
     assert source.invalidated == 1
+    assert "wrong-password" not in output.getvalue()
+    assert '"error_code":"sqlstate_28P01"' in output.getvalue()
 
 
 # Secrets ------------------------------------------------------------------
