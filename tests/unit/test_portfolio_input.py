@@ -265,6 +265,7 @@ def test_problems_capped_at_limit():
     assert len(raised.value.problems) == 10
     assert raised.value.truncated is True
     assert "portfolio: 30." in raised.value.message
+    assert "first 10" in raised.value.message
 
 
 def test_problems_never_quote_values():

@@ -118,6 +118,14 @@ def test_csv_comma_with_quoted_thousands():
     assert table.decimal == "."
 
 
+def test_csv_sep_line_with_unusable_separator_is_header():
+    # pandas' C engine takes one ASCII character only, so this line is a header.
+    with pytest.raises(InputError) as raised:
+        csv_table("sep=\u20ac\r\nname,code\r\n".encode())
+
+    assert [problem.row for problem in raised.value.problems] == [2]
+
+
 def test_csv_excel_sep_line():
     table = csv_table(b"sep=;\r\nname;code\r\nAcme;0111\r\n")
 

@@ -186,11 +186,10 @@ def parse_holdings(
     if problems:
         problems.sort(key=_problem_order)
         cap = limits.max_row_errors
-        raise InputError(
-            f"Problems found in the portfolio: {len(problems)}.",
-            problems[:cap],
-            truncated=len(problems) > cap,
-        )
+        message = f"Problems found in the portfolio: {len(problems)}."
+        if len(problems) > cap:
+            message += f" The first {cap} are listed (MAX_ROW_ERRORS)."
+        raise InputError(message, problems[:cap], truncated=len(problems) > cap)
     return HoldingsTable(
         rows=table.rows,
         names=names,

@@ -78,7 +78,11 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 # Zip (xlsx, ods) and OLE2 (xls) containers: a workbook, not a CSV file.
 _WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
-_SEP_LINE = re.compile(r"sep=([^\r\n\"])[ \t]*(?:\r\n|\r|\n|$)", re.IGNORECASE)
+# Excel's separator line. Only ASCII punctuation other than the quote, a
+# space or a tab can be a separator that pandas' C engine accepts.
+_SEP_LINE = re.compile(
+    r"sep=([\t !#-/:-@\[-`{-~])[ \t]*(?:\r\n|\r|\n|$)", re.IGNORECASE
+)
 _BOUNDARY = re.compile(r"""boundary\s*=\s*(?:"([^"]{1,200})"|([^;\s"]{1,200}))""", re.I)
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 _PLAIN_NUMBER = {
@@ -438,6 +442,9 @@ def _read_csv(
         raise InputError(
             "The file has no header row.", [Problem(reason="missing header", row=1)]
         ) from None
+    except (ValueError, OverflowError):
+        # pandas' other rejections, which the checks above do not foresee.
+        raise InputError("The file could not be read as CSV.") from None
 
     return _finish_table(frame, header, skip, float_positions, decimal, limits)
 
@@ -458,13 +465,16 @@ def _finish_table(
     float_columns = {
         names[position] for position in float_positions if position < width
     }
-    for column in frame.columns:
-        if column not in float_columns and frame[column].hasnans:
-            frame[column] = frame[column].fillna("")  # missing cells of short rows
+    # Cells missing from short rows are NaN. A short row lacks the last cells,
+    # so the last text column shows whether any text column has NaN.
+    text_columns = [column for column in frame.columns if column not in float_columns]
+    if text_columns and frame[text_columns[-1]].hasnans:
+        for column in text_columns:
+            frame[column] = frame[column].fillna("")
 
     # The header is one record after the skipped ones; data starts one later.
     rows = np.arange(len(frame), dtype=np.int64) + (skip + 2)
-    blank_rows = _blank_rows(frame, float_columns)
+    blank_rows = _blank_rows(frame)
     if blank_rows.any():
         keep = ~blank_rows
         frame = frame.loc[keep].reset_index(drop=True)
@@ -498,11 +508,19 @@ def _blank_cells(values: pd.Series) -> np.ndarray:
     return values.to_numpy() == ""
 
 
-def _blank_rows(frame: pd.DataFrame, float_columns: set[str]) -> np.ndarray:
-    """Flag rows whose cells are all empty."""
-    blank = np.ones(len(frame), dtype=bool)
-    for column in frame.columns:
-        blank &= _blank_cells(frame[column])
+def _blank_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Flag rows whose cells are all empty, checking later columns on few rows."""
+    if frame.shape[1] == 0:
+        return np.ones(len(frame), dtype=bool)
+    blank = _blank_cells(frame.iloc[:, 0])
+    candidates = np.flatnonzero(blank)
+    for position in range(1, frame.shape[1]):
+        if len(candidates) == 0:
+            break
+        values = frame.iloc[:, position].iloc[candidates]
+        still_blank = _blank_cells(values)
+        blank[candidates[~still_blank]] = False
+        candidates = candidates[still_blank]
     return blank
 
 
