@@ -11,6 +11,7 @@ logs anything the user sent.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -209,14 +210,17 @@ def build_agriculture_dashboard(
     unresolved: list[Problem] = []
     commodities = []
     countries = []
+    # Portfolios repeat few names, so each distinct text resolves once.
+    resolve_commodity = functools.cache(data.yields.resolve_commodity)
+    resolve_country = functools.cache(data.countries.resolve)
     for i in range(len(holdings)):
         row = int(holdings.rows[i])
-        commodity = data.yields.resolve_commodity(holdings.commodities[i])
+        commodity = resolve_commodity(holdings.commodities[i])
         if commodity is None:
             unresolved.append(
                 table.problem(row, "commodity", "commodity not recognised")
             )
-        iso3 = data.countries.resolve(holdings.countries[i])
+        iso3 = resolve_country(holdings.countries[i])
         if iso3 is None:
             unresolved.append(
                 table.problem(
@@ -232,6 +236,7 @@ def build_agriculture_dashboard(
         packs, countries, [c.id if c else None for c in commodities]
     )
     activities: dict[str, dict[str, object] | None] = {}
+    profiles: dict[str, dict[str, object] | None] = {}
     results = []
     for i in range(len(holdings)):
         commodity, iso3 = commodities[i], countries[i]
@@ -248,6 +253,8 @@ def build_agriculture_dashboard(
                 )
             )
         profile = data.country_profile(iso3) if iso3 else None
+        if iso3 and iso3 not in profiles:
+            profiles[iso3] = _profile_dict(profile, data)
         main_biome = next(iter(profile.biome_shares), None) if profile else None
         if commodity is not None and commodity.isic_class not in activities:
             activities[commodity.isic_class] = encore_activity(kb, commodity.isic_class)
@@ -283,7 +290,7 @@ def build_agriculture_dashboard(
                 "yield": used_yield,
                 "footprint_hectares": footprint,
                 "footprint_basis": footprint_basis,
-                "country_profile": _profile_dict(profile, data),
+                "country_profile": profiles[iso3] if iso3 else None,
                 "encore_activity": activities.get(commodity.isic_class)
                 if commodity
                 else None,
