@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 from nature_risk.biodiversity import load_biodiversity
+from nature_risk.biodiversity.geometry import haversine_km
 from nature_risk.biodiversity.indicators import indicator_catalogue, point_indicators
 from nature_risk.biodiversity.packs import LayerPackError, load_pack, load_packs
 from nature_risk.config import BiodiversitySettings, ConfigurationError
@@ -278,3 +279,55 @@ def test_load_biodiversity_validates_packs(tmp_path, biodiversity_dir):
     settings = BiodiversitySettings(biodiversity_dir, packs_dir=tmp_path)
     with pytest.raises(LayerPackError, match="must be a JSON object"):
         load_biodiversity(settings)
+
+
+def brute_force_sum(rows, lat, lon, radius_km, size):
+    """Sum every cell whose clamped nearest point is within the radius."""
+    total, count = 0.0, 0
+    for cell_lat, cell_lon, value in rows:
+        south, west = cell_lat - size / 2, cell_lon - size / 2
+        near_lat = min(max(lat, south), south + size)
+        offset = (lon - west + 180.0) % 360.0 - 180.0
+        near_lon = west + min(max(offset, 0.0), size)
+        km = haversine_km(
+            np.array([lat]), np.array([lon]), np.array([near_lat]), np.array([near_lon])
+        )[0]
+        if km <= radius_km:
+            total += value
+            count += 1
+    return total, count
+
+
+def test_radius_sum_matches_brute_force(tmp_path):
+    size = 0.25
+    rng = np.random.default_rng(11)
+    # Cells clustered near the test points, the antimeridian and a pole.
+    centres = set()
+    for lat0, lon0 in [(10.0, 20.0), (-17.8, 179.9), (88.0, 0.0), (60.0, -100.0)]:
+        for _ in range(150):
+            lat = lat0 + rng.integers(-6, 7) * size
+            lon = lon0 + rng.integers(-12, 13) * size
+            lon = (lon + 180.0) % 360.0 - 180.0
+            row = np.floor((lat + 90) / size)
+            col = np.floor((lon + 180) / size)
+            if 0 <= row < 180 / size:
+                centres.add((row * size - 90 + size / 2, col * size - 180 + size / 2))
+    rows = [[lat, lon, float(rng.integers(1, 9))] for lat, lon in sorted(centres)]
+    pack = load_pack(grid_pack(tmp_path, rows, cell_size_degrees=size))
+    points = [
+        (10.1, 20.05),
+        (-17.8, 179.99),
+        (-17.8, -179.99),
+        (88.3, 10.0),
+        (60.0, -100.1),
+    ]
+    lat = np.array([p[0] for p in points])
+    lon = np.array([p[1] for p in points])
+    within, cells = pack.within_radius(lat, lon, radius_km=40)
+    for i, (plat, plon) in enumerate(points):
+        expected, expected_cells = brute_force_sum(rows, plat, plon, 40, size)
+        assert cells[i] == expected_cells
+        if expected_cells:
+            assert within[i, 0] == pytest.approx(expected)
+        else:
+            assert np.isnan(within[i, 0])

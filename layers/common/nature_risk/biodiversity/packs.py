@@ -26,7 +26,9 @@ KINDS = ("country", "country_commodity", "grid")
 AGGREGATIONS = ("sum", "mean", "max", "min")
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _ISO3 = re.compile(r"^[A-Z]{3}$")
-# Most cells one grid pack may hold, so a stray file cannot exhaust memory.
+# Points per batch in radius lookups, which bounds the (point, cell) pairs held.
+RADIUS_CHUNK = 2048
+# Maximum rows of one pack table, so a stray file cannot exhaust memory.
 MAX_GRID_CELLS = 5_000_000
 
 # Indicators the dashboards know and use in tiers. A pack may add others.
@@ -108,59 +110,122 @@ class LayerPack:
         Returns (points x indicators) aggregates and the number of cells with
         data per point. Cells without data are skipped, not counted as zero.
         """
-        assert self.cell_size_degrees is not None
-        size = self.cell_size_degrees
         count = len(latitudes)
-        rows0, cols0 = self._cell_index(latitudes, longitudes)
-        # NOTE: the window of cells is sized for the highest latitude in the
-        # batch, so one asset near a pole widens it for every asset; fine grids
-        # (0.01 degrees) with polar assets take seconds per 10,000 assets.
-        max_latitude = min(float(np.abs(latitudes).max(initial=0.0)) + size, 89.0)
-        row_span = math.ceil(radius_km / KM_PER_DEGREE_LATITUDE / size) + 1
-        col_span = (
-            math.ceil(
-                radius_km
-                / (KM_PER_DEGREE_LATITUDE * math.cos(math.radians(max_latitude)))
-                / size
-            )
-            + 1
-        )
-        columns = int(round(360 / size))
         width = len(self.indicators)
         total = np.zeros((count, width))
         low = np.full((count, width), np.inf)
         high = np.full((count, width), -np.inf)
         cells = np.zeros((count, width), dtype=np.intp)
-        for drow in range(-row_span, row_span + 1):
-            for dcol in range(-col_span, col_span + 1):
-                rows = rows0 + drow
-                cols = (cols0 + dcol) % columns
-                south = rows * size - 90.0
-                west = cols * size - 180.0
-                near_lat = np.clip(latitudes, south, south + size)
-                near_lon = _clamp_longitude(longitudes, west, size)
-                inside = (
-                    haversine_km(latitudes, longitudes, near_lat, near_lon) <= radius_km
-                )
-                inside &= (rows >= 0) & (rows < int(round(180 / size)))
-                values = self._values_for(np.where(inside, rows * columns + cols, -1))
-                present = ~np.isnan(values)
-                total += np.where(present, values, 0.0)
-                low = np.where(present, np.minimum(low, values), low)
-                high = np.where(present, np.maximum(high, values), high)
-                cells += present
-        with np.errstate(invalid="ignore", divide="ignore"):
-            result = np.full((count, width), np.nan)
-            for column, indicator in enumerate(self.indicators):
-                has = cells[:, column] > 0
-                aggregate = {
-                    "sum": total[:, column],
-                    "mean": total[:, column] / np.maximum(cells[:, column], 1),
-                    "max": high[:, column],
-                    "min": low[:, column],
-                }[indicator.radius_aggregation]
-                result[has, column] = aggregate[has]
+        for start in range(0, count, RADIUS_CHUNK):
+            chunk = slice(start, min(start + RADIUS_CHUNK, count))
+            point, cell = self._cells_near(
+                latitudes[chunk], longitudes[chunk], radius_km
+            )
+            point += start
+            values = self.cell_values[cell]
+            for column in range(width):
+                present = ~np.isnan(values[:, column])
+                who = point[present]
+                found = values[present, column]
+                np.add.at(total[:, column], who, found)
+                np.minimum.at(low[:, column], who, found)
+                np.maximum.at(high[:, column], who, found)
+                np.add.at(cells[:, column], who, 1)
+
+        result = np.full((count, width), np.nan)
+        for column, indicator in enumerate(self.indicators):
+            has = cells[:, column] > 0
+            if indicator.radius_aggregation == "sum":
+                aggregate = total[:, column]
+            elif indicator.radius_aggregation == "mean":
+                aggregate = total[:, column] / np.maximum(cells[:, column], 1)
+            elif indicator.radius_aggregation == "max":
+                aggregate = high[:, column]
+            else:
+                aggregate = low[:, column]
+            result[has, column] = aggregate[has]
         return result, cells.max(axis=1, initial=0)
+
+    def _cells_near(
+        self, latitudes: np.ndarray, longitudes: np.ndarray, radius_km: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return (point, cell position) pairs for cells with data within the radius.
+
+        Only cells present in the table are visited: per row of the window
+        around each point, the row's key range is looked up in the sorted keys.
+        The window's width in columns follows each point's own latitude.
+        """
+        size = self.cell_size_degrees
+        assert size is not None and self.cell_keys is not None
+        grid_rows = int(round(180 / size))
+        columns = int(round(360 / size))
+        rows0, cols0 = self._cell_index(latitudes, longitudes)
+        row_span = math.ceil(radius_km / KM_PER_DEGREE_LATITUDE / size) + 1
+        # The narrowest degree of longitude in the window is at its polar edge.
+        edge = np.minimum(np.abs(latitudes) + (row_span + 1) * size, 89.999)
+        col_span = (
+            np.ceil(
+                radius_km / (KM_PER_DEGREE_LATITUDE * np.cos(np.radians(edge))) / size
+            ).astype(np.int64)
+            + 1
+        )
+        whole_row = 2 * col_span + 1 >= columns
+        first = cols0 - col_span
+        last = cols0 + col_span
+        # Each window row is at most three key ranges: the part inside the grid
+        # and the parts that wrap round the antimeridian on either side.
+        spans = (
+            (
+                np.where(whole_row, 0, np.maximum(first, 0)),
+                np.where(whole_row, columns - 1, np.minimum(last, columns - 1)),
+                np.ones(len(rows0), dtype=bool),
+            ),
+            (
+                first + columns,
+                np.full(len(rows0), columns - 1),
+                ~whole_row & (first < 0),
+            ),
+            (
+                np.zeros(len(rows0), dtype=np.int64),
+                last - columns,
+                ~whole_row & (last >= columns),
+            ),
+        )
+        points: list[np.ndarray] = []
+        positions: list[np.ndarray] = []
+        for drow in range(-row_span, row_span + 1):
+            rows = rows0 + drow
+            in_grid = (rows >= 0) & (rows < grid_rows)
+            for low_col, high_col, valid in spans:
+                use = valid & in_grid
+                begin = np.searchsorted(
+                    self.cell_keys, rows * columns + low_col, "left"
+                )
+                end = np.searchsorted(
+                    self.cell_keys, rows * columns + high_col, "right"
+                )
+                counts = np.where(use, end - begin, 0)
+                total = int(counts.sum())
+                if total == 0:
+                    continue
+                offsets = np.arange(total) - np.repeat(
+                    np.cumsum(counts) - counts, counts
+                )
+                points.append(np.repeat(np.arange(len(rows0)), counts))
+                positions.append(np.repeat(begin, counts) + offsets)
+        if not points:
+            empty = np.zeros(0, dtype=np.intp)
+            return empty, empty
+        point = np.concatenate(points)
+        position = np.concatenate(positions)
+        keys = self.cell_keys[position]
+        south = (keys // columns) * size - 90.0
+        west = (keys % columns) * size - 180.0
+        near_lat = np.clip(latitudes[point], south, south + size)
+        near_lon = _clamp_longitude(longitudes[point], west, size)
+        distance = haversine_km(latitudes[point], longitudes[point], near_lat, near_lon)
+        inside = distance <= radius_km
+        return point[inside], position[inside]
 
     def _cell_index(
         self, latitudes: np.ndarray, longitudes: np.ndarray
