@@ -2,7 +2,7 @@
 
 template.yaml sizes the dashboard function's MemorySize and Timeout from these
 figures. Each case runs in a fresh Python process, because the peak resident
-set size (``ru_maxrss``) of a process only grows. A case imports the handler,
+set size (``VmHWM``) of a process only grows. A case imports the handler,
 calls it once with ``GET /health`` (the cold start) and then once with the
 largest body ``MAX_BODY_BYTES`` allows for its route.
 
@@ -32,7 +32,15 @@ NATURAL_CAPITAL_CODES = ("A_1_11_111", "0141", "10.20", "0111", "2410", "C1104")
 
 
 def _peak_mib() -> float:
-    # Linux reports ru_maxrss in KiB.
+    # VmHWM is the peak of this process's own memory map. ru_maxrss is not:
+    # Linux carries the parent's peak into a forked child across exec.
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    # ru_maxrss is in KiB on Linux.
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
