@@ -151,8 +151,8 @@ def parse_mining_assets(
 ) -> MiningAssets:
     """Read and validate a mining upload (CSV, JSON ``{"assets": [...]}`` or multipart).
 
-    Raises ``InputError`` listing every row problem: missing or non-numeric
-    coordinates, coordinates out of range, 0,0 (a missing value written as
+    Raises ``InputError`` listing every row problem. A problem is a missing,
+    non-numeric or out-of-range coordinate, 0,0 (a missing value written as
     zero), an unknown status or an invalid amount. ``PayloadTooLarge`` and
     ``UnsupportedMediaType`` come from ``read_table``.
     """
