@@ -387,11 +387,52 @@ def _check_dimension(name: str, value: str) -> None:
             raise ValueError("the route dimension takes a route key")
 
 
+class DeferredTracer:
+    """A Powertools ``Tracer`` that is created only when tracing is enabled.
+
+    Creating a ``Tracer`` imports the X-Ray SDK and botocore, which is a
+    large part of a function's cold start. Outside Lambda, or with
+    ``POWERTOOLS_TRACE_DISABLED`` set, tracing is off, so handlers are then
+    returned unwrapped and the SDK is never imported.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._tracer: Tracer | None = None
+
+    def tracer(self) -> Tracer:
+        """Return the Powertools ``Tracer``, creating it on the first call."""
+        if self._tracer is None:
+            self._tracer = Tracer(**self._options)
+        return self._tracer
+
+    def capture_lambda_handler(
+        self,
+        lambda_handler: Callable[..., Any],
+        capture_response: bool = False,
+        capture_error: bool = False,
+    ) -> Callable[..., Any]:
+        """Trace ``lambda_handler`` without recording its response or errors.
+
+        Raises ``ValueError`` when either capture is requested, because
+        responses and exception text can contain user input.
+        """
+        if capture_response is not False or capture_error is not False:
+            raise ValueError("traces must not capture responses or errors")
+        # Powertools' own rule (aws-lambda-powertools 3.37), read once here as
+        # a Tracer reads it once when it is created.
+        if Tracer._is_tracer_disabled():
+            return lambda_handler
+        return self.tracer().capture_lambda_handler(
+            lambda_handler, capture_response=False, capture_error=False
+        )
+
+
 # The tracer patches botocore only, so X-Ray records AWS calls but no SQL. It is
 # off outside Lambda. lambda_entry traces handlers with response and error
 # capture off. The traced function raises no exception but
 # ``InvocationFailed``, so X-Ray's own exception record has fixed text only.
-tracer = Tracer(patch_modules=["botocore"])
+tracer = DeferredTracer(patch_modules=["botocore"])
 metrics = AllowlistMetrics(namespace=METRICS_NAMESPACE)
 
 
