@@ -2,28 +2,21 @@
 
 ``POST /dashboards/mining`` and ``POST /dashboards/agriculture`` take JSON,
 CSV (raw or base64) or a multipart file upload, like every dashboard route.
-The open data and the layer packs load once per container: in the init phase
-when ``BIODIVERSITY_DATA_DIR`` is set, so an invalid pack stops the container
-before it serves a request, else on the first request.
+The biodiversity package, the open data and the layer packs load once per
+container, on the first mining or agriculture request. Loading them at
+import would add their cost to the cold start of every other route, so an
+invalid pack fails that first biodiversity request instead.
 """
 
 from __future__ import annotations
 
 import json
-import os
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from dashboard_openapi import UploadBody, document_upload, responses
 from dashboard_templates import register_template
 from dashboard_uploads import read_body
-from nature_risk.biodiversity import (
-    build_agriculture_dashboard,
-    build_mining_dashboard,
-    get_biodiversity,
-    parse_agriculture_holdings,
-    parse_mining_assets,
-)
 from nature_risk.config import InputLimits
 from nature_risk.knowledge_base import get_knowledge_base
 from pydantic import BaseModel, Field
@@ -139,6 +132,13 @@ _DASHBOARD_RESPONSES = responses(
     responses=_DASHBOARD_RESPONSES,
 )
 def post_mining_dashboard() -> Response[str]:
+    # Imported here so that only biodiversity requests pay for shapely and pyshp.
+    from nature_risk.biodiversity import (
+        build_mining_dashboard,
+        get_biodiversity,
+        parse_mining_assets,
+    )
+
     event = router.current_event
     limits = InputLimits.from_env()
     body = read_body(event, limits)
@@ -167,6 +167,13 @@ def post_mining_dashboard() -> Response[str]:
     responses=_DASHBOARD_RESPONSES,
 )
 def post_agriculture_dashboard() -> Response[str]:
+    # Imported here so that only biodiversity requests pay for shapely and pyshp.
+    from nature_risk.biodiversity import (
+        build_agriculture_dashboard,
+        get_biodiversity,
+        parse_agriculture_holdings,
+    )
+
     event = router.current_event
     limits = InputLimits.from_env()
     body = read_body(event, limits)
@@ -194,7 +201,3 @@ document_upload(
         AgricultureDashboardRequest, FileUpload, _csv(AGRICULTURE_TEMPLATE).decode()
     ),
 )
-
-# Lambda runs module code in its init phase, which is where the data should load.
-if os.environ.get("BIODIVERSITY_DATA_DIR"):
-    get_biodiversity()
