@@ -4,10 +4,11 @@ The owner is the ``sub`` claim that the JWT authorizer verified and placed at
 ``requestContext.authorizer.jwt.claims``. Nothing in the body, path, query or
 headers can change it.
 
-A portfolio body has the dashboard routes' formats plus the portfolio's name
-and module. A JSON body carries them as top-level ``name`` and ``module``
-fields, a multipart upload as form fields, and a raw ``text/csv`` body as
-query parameters. ``module`` defaults to ``natural_capital``.
+A portfolio body has the dashboard routes' formats plus the portfolio's name,
+module and currency. A JSON body carries them as top-level fields, a
+multipart upload as form fields, and a raw ``text/csv`` body as query
+parameters; a currency column also sets the currency. ``module`` defaults to
+``natural_capital``.
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ def portfolio_fields(
     if media_type == "multipart/form-data":
         return _multipart_fields(body, content_type)
     query = event.query_string_parameters or {}
-    return {"name": query.get("name"), "module": query.get("module")}
+    return {key: query.get(key) for key in ("name", "module", "currency")}
 
 
 def read_draft(event: APIGatewayProxyEventV2, limits: InputLimits) -> PortfolioDraft:

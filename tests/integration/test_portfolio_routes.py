@@ -270,6 +270,62 @@ def test_dashboard_matches_direct_computation(
     assert saved["dashboard"] == direct
 
 
+@pytest.fixture
+def biodiversity_environment(
+    biodiversity_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    from nature_risk.biodiversity import get_biodiversity
+
+    monkeypatch.setenv("BIODIVERSITY_DATA_DIR", str(biodiversity_dir))
+    monkeypatch.delenv("BIODIVERSITY_PACKS_DIR", raising=False)
+    get_biodiversity.cache_clear()
+    yield
+    get_biodiversity.cache_clear()
+
+
+def test_mining_portfolio_saved_and_scored(
+    portfolio_function: ModuleType, biodiversity_environment: None
+) -> None:
+    payload = {
+        "name": "Mines",
+        "module": "mining",
+        "currency": "USD",
+        "assets": [
+            {"name": "Example Copper", "latitude": -24.27, "longitude": -69.07},
+            {"name": "Example Gold", "latitude": -6.5, "longitude": 140.0},
+        ],
+    }
+    created = create(portfolio_function, payload=payload)
+    stored = body_of(one(portfolio_function, "GET", created["id"]))
+    response = one(portfolio_function, "GET", created["id"], "/dashboard")
+    dashboard = body_of(response)["dashboard"]
+    assert created["module"] == "mining"
+    assert len(stored["holdings"]) == 2
+    assert response["statusCode"] == 200
+    assert dashboard["assets"][0]["ecoregion"]["name"] == "Atacama desert"
+
+
+def test_agriculture_portfolio_saved_and_scored(
+    portfolio_function: ModuleType, biodiversity_environment: None
+) -> None:
+    body = b"commodity,country,production_tonnes\nwheat,FR,68427\n"
+    response = call(
+        portfolio_function,
+        "POST",
+        "/portfolios",
+        "POST /portfolios",
+        body=body,
+        headers={"content-type": "text/csv"},
+        query={"name": "Farms", "module": "agriculture", "currency": "EUR"},
+    )
+    assert response["statusCode"] == 201, response["body"]
+    created = body_of(response)
+    dashboard = body_of(one(portfolio_function, "GET", created["id"], "/dashboard"))
+    holding = dashboard["dashboard"]["holdings"][0]
+    assert holding["row"] == 2
+    assert holding["footprint_hectares"] == pytest.approx(10_000.0)
+
+
 def test_export_all_own_data(portfolio_function: ModuleType) -> None:
     first = create(portfolio_function)
     create(portfolio_function, claims=BOB)

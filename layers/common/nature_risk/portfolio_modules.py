@@ -106,11 +106,47 @@ def natural_capital_dashboard(
     )
 
 
-# NOTE: the schema accepts agriculture and mining portfolios, but get_module
-# rejects them until their parser and dashboard are registered here.
+def _parse_mining(
+    body: bytes, content_type: str, limits: InputLimits
+) -> ParsedHoldings:
+    from nature_risk.biodiversity.portfolio import parse_mining_portfolio
+
+    return parse_mining_portfolio(body, content_type, limits)
+
+
+def _mining_dashboard(
+    records: list[dict[str, Any]], currency: str | None, options: Mapping[str, Any]
+) -> dict[str, object]:
+    from nature_risk.biodiversity.portfolio import mining_portfolio_dashboard
+
+    return mining_portfolio_dashboard(records, currency, options)
+
+
+def _parse_agriculture(
+    body: bytes, content_type: str, limits: InputLimits
+) -> ParsedHoldings:
+    from nature_risk.biodiversity.portfolio import parse_agriculture_portfolio
+
+    return parse_agriculture_portfolio(body, content_type, limits)
+
+
+def _agriculture_dashboard(
+    records: list[dict[str, Any]], currency: str | None, options: Mapping[str, Any]
+) -> dict[str, object]:
+    from nature_risk.biodiversity.portfolio import agriculture_portfolio_dashboard
+
+    return agriculture_portfolio_dashboard(records, currency, options)
+
+
+# The biodiversity modules import shapely and read geometry, so they load on a
+# portfolio's first use of them rather than when this module is imported.
 MODULES: dict[str, PortfolioModule] = {
     "natural_capital": PortfolioModule(
         "natural_capital", parse_natural_capital, natural_capital_dashboard
+    ),
+    "mining": PortfolioModule("mining", _parse_mining, _mining_dashboard),
+    "agriculture": PortfolioModule(
+        "agriculture", _parse_agriculture, _agriculture_dashboard
     ),
 }
 
