@@ -8,10 +8,10 @@ document the API; the layer's parser and dashboard code do the work.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
+import orjson
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -190,9 +190,22 @@ class NaturalCapitalDashboard(_Closed):
     dependencies: list[DependencySummary]
     pressures: list[PressureSummary]
     heatmaps: Heatmaps
-    resolutions: list[CodeResolution]
+    resolutions: list[CodeResolution] = Field(
+        description=(
+            "One entry per distinct outcome, in order of first appearance:"
+            " codes that resolve alike share an entry."
+        )
+    )
     holdings: HoldingIndex
-    unmatched: list[UnmatchedHolding]
+    unmatched: list[UnmatchedHolding] = Field(
+        description=(
+            "The first unmatched holdings in input order, at most MAX_ROW_ERRORS."
+        )
+    )
+    unmatched_count: int = Field(description="Number of unmatched holdings.")
+    unmatched_truncated: bool = Field(
+        description="Whether unmatched lists fewer than unmatched_count holdings."
+    )
 
 
 def dashboard_options(
@@ -213,8 +226,9 @@ def dashboard_options(
     description=(
         "Send the holdings as JSON, as CSV (see GET /templates/natural-capital.csv)"
         " or as a browser file upload in the field 'file'. Every row that cannot"
-        " be read is reported by row and field; codes that match no activity are"
-        " listed under 'unmatched'."
+        " be read is reported by row and field. Holdings whose code matches no"
+        " activity are counted in 'unmatched_count', and the first MAX_ROW_ERRORS"
+        " of them (1,000 by default) are listed under 'unmatched'."
     ),
     tags=TAGS,
     responses=responses(NaturalCapitalDashboard, 400, 413, 415),
@@ -229,11 +243,18 @@ def post_natural_capital_dashboard(
     upload = read_upload(router.current_event, limits)
     holdings = parse_holdings(upload.body, upload.content_type, limits)
     options = dashboard_options(holdings.options, exclude_water_supply)
-    dashboard = build_dashboard(holdings, get_knowledge_base(), options)
+    dashboard = build_dashboard(
+        holdings,
+        get_knowledge_base(),
+        options,
+        max_unmatched=limits.max_row_errors,
+    )
+    # orjson writes a 100,000-holding dashboard in about 2 ms where json.dumps
+    # takes about 40 ms (bench machine). Powertools passes a str body unchanged.
     return Response(
         status_code=200,
         content_type="application/json",
-        body=json.dumps(dashboard, separators=(",", ":")),
+        body=orjson.dumps(dashboard).decode(),
     )
 
 

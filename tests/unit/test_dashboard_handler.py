@@ -329,6 +329,40 @@ def test_dashboard_from_json(dashboard: ModuleType) -> None:
     assert "ZZ-999" not in json.dumps(body["unmatched"])
 
 
+# Lambda rejects a synchronous response payload larger than 6 MB.
+LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
+
+
+def test_unknown_codes_fit_lambda_response(dashboard: ModuleType) -> None:
+    # The worst case for size: as many distinct unknown codes as rows allowed.
+    rows = InputLimits().max_rows
+    csv_text = "code,amount\n" + "".join(f"ZZ{i:07d},1\n" for i in range(rows))
+    response = _call(dashboard, csv_event(PATH, csv_text))
+    body = _dashboard(response, dashboard)
+
+    # The runtime serialises the whole response, escaping the body's quotes.
+    assert len(json.dumps(response).encode()) < LAMBDA_RESPONSE_LIMIT
+    assert body["totals"]["matched_holdings"] == 0
+    assert body["unmatched_count"] == rows
+    assert body["unmatched_truncated"] is True
+    assert len(body["unmatched"]) == InputLimits().max_row_errors
+    assert len(body["resolutions"]) == 1
+    assert len(body["holdings"]["resolution"]) == rows
+    assert "ZZ0000001" not in response["body"]
+
+
+def test_unmatched_cap_follows_limit(
+    dashboard: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAX_ROW_ERRORS", "2")
+    csv_text = "code\n0111\nXX1\nXX2\nXX3\n"
+    body = _dashboard(_call(dashboard, csv_event(PATH, csv_text)), dashboard)
+
+    assert [entry["row"] for entry in body["unmatched"]] == [3, 4]
+    assert body["unmatched_count"] == 3
+    assert body["unmatched_truncated"] is True
+
+
 def test_dashboard_from_csv_text(dashboard: ModuleType) -> None:
     event = csv_event(PATH, CSV_TEXT)
     body = _dashboard(_call(dashboard, event), dashboard)

@@ -187,6 +187,40 @@ def test_unmatched_rows(dashboard):
     ]
 
 
+def test_unmatched_counted(dashboard):
+    assert dashboard["unmatched_count"] == 1
+    assert dashboard["unmatched_truncated"] is False
+
+
+def test_unmatched_list_capped(kb):
+    codes = ["0111", "x1", "x2", "0141", "x3"]
+    result = build_dashboard(holdings(codes, [1.0] * 5), kb, max_unmatched=2)
+    assert [entry["row"] for entry in result["unmatched"]] == [3, 4]
+    assert result["unmatched_count"] == 3
+    assert result["unmatched_truncated"] is True
+    assert result["totals"]["matched_holdings"] == 2
+
+
+def test_unmatched_cap_of_zero(kb):
+    result = build_dashboard(holdings(["x1", "x2"], [1.0, 2.0]), kb, max_unmatched=0)
+    assert result["unmatched"] == []
+    assert result["unmatched_count"] == 2
+    assert result["unmatched_truncated"] is True
+
+
+def test_alike_codes_share_a_resolution(kb):
+    codes = ["x1", "0111", "x2", "A0111", "x3"]
+    result = build_dashboard(holdings(codes, [1.0] * 5), kb)
+    resolution = result["holdings"]["resolution"]
+    assert resolution[0] == resolution[2] == resolution[4]
+    assert resolution[0] != resolution[1]
+    assert result["resolutions"][resolution[0]] == {
+        "status": "unmatched",
+        "reason": "unrecognised_code",
+    }
+    assert [entry["resolution"] for entry in result["unmatched"]] == [0, 0, 0]
+
+
 def test_resolutions_omit_reason_text(dashboard):
     assert dashboard["resolutions"][3] == {
         "status": "unmatched",

@@ -1,10 +1,11 @@
 """The natural capital dashboard: a portfolio's exposure by ENCORE materiality rating.
 
 Every figure is defined in docs/methodology.md. The computation works on
-distinct codes, not on holdings: each distinct code is resolved once, its
-holdings' exposure is summed with ``numpy.bincount``, and the per-code rating
-rows (the highest rating over the code's activities) are aggregated with
-array operations. Only the unmatched list is built per holding.
+distinct codes, not on holdings. Each distinct code is resolved once, and
+codes that resolve alike share one outcome. Each outcome's exposure is summed
+with ``numpy.bincount``, and the per-outcome rating rows (the highest rating
+over the outcome's activities) are aggregated with array operations. Only the
+unmatched list is built per holding, and it is capped.
 """
 
 from __future__ import annotations
@@ -17,12 +18,15 @@ import numpy as np
 import pandas as pd
 
 from nature_risk.classification import REASONS, Classifier, Resolution
+from nature_risk.config import InputLimits
 from nature_risk.errors import InputError, Problem
 from nature_risk.knowledge_base import RATINGS, SCORES, KnowledgeBase
 
 _RATED = 5  # positions 0..4 of RATINGS are VH..VL; ND and N/A are not rated
 _HIGH = 2  # positions 0..1 are VH and H
 _SCORE_BY_POSITION = np.array([s if s is not None else 0.0 for s in SCORES])
+# The default cap on the unmatched list, the same as on listed input errors.
+MAX_UNMATCHED = InputLimits().max_row_errors
 
 
 class HoldingsLike(Protocol):
@@ -76,12 +80,16 @@ def build_dashboard(
     holdings: HoldingsLike,
     kb: KnowledgeBase,
     options: DashboardOptions | None = None,
+    *,
+    max_unmatched: int = MAX_UNMATCHED,
 ) -> dict[str, object]:
     """Compute the natural capital dashboard for parsed holdings.
 
-    Holdings without amounts (``amounts is None``) count one each. Raises
-    ``InputError`` when an amount is negative or not finite, or when the
-    water supply exclusion is requested and the release has no such service.
+    Holdings without amounts (``amounts is None``) count one each. The
+    ``unmatched`` list names at most ``max_unmatched`` holdings, so that the
+    response stays small whatever the portfolio. Raises ``InputError`` when
+    an amount is negative or not finite, or when the water supply exclusion
+    is requested and the release has no such service.
     """
     options = options or DashboardOptions()
     count = len(holdings.codes)
@@ -91,16 +99,30 @@ def build_dashboard(
         pd.Series(holdings.codes, dtype=object), use_na_sentinel=False
     )
     distinct_codes = [str(code) for code in distinct]
-    resolutions = Classifier(kb).resolve_column(distinct_codes)
-    per_code = [resolutions[code] for code in distinct_codes]
-    matched = np.fromiter((r.matched for r in per_code), bool, len(per_code))
+    resolved = Classifier(kb).resolve_column(distinct_codes)
+    # Codes that resolve alike (all unknown codes, say) share one outcome,
+    # so the resolutions list stays short even for 100,000 distinct codes.
+    outcome_index: dict[Resolution, int] = {}
+    outcome_of_code = np.fromiter(
+        (
+            outcome_index.setdefault(resolved[code], len(outcome_index))
+            for code in distinct_codes
+        ),
+        np.int64,
+        len(distinct_codes),
+    )
+    outcome_of_holding = outcome_of_code[code_of_holding]
+    outcomes = list(outcome_index)
+    matched = np.fromiter((r.matched for r in outcomes), bool, len(outcomes))
 
-    code_weight = np.bincount(code_of_holding, weights=weights, minlength=len(per_code))
-    code_holdings = np.bincount(code_of_holding, minlength=len(per_code))
-    matched_codes = np.flatnonzero(matched)
-    activity_lists = [per_code[k].activities for k in matched_codes]
-    weight = code_weight[matched_codes]
-    holdings_per_code = code_holdings[matched_codes]
+    outcome_weight = np.bincount(
+        outcome_of_holding, weights=weights, minlength=len(outcomes)
+    )
+    outcome_holdings = np.bincount(outcome_of_holding, minlength=len(outcomes))
+    matched_outcomes = np.flatnonzero(matched)
+    activity_lists = [outcomes[k].activities for k in matched_outcomes]
+    weight = outcome_weight[matched_outcomes]
+    holdings_per_outcome = outcome_holdings[matched_outcomes]
     matched_exposure = float(weight.sum())
 
     services = _service_columns(kb, options)
@@ -112,7 +134,7 @@ def build_dashboard(
     dependency_rows = _max_rating_rows(dependency, activity_lists)
     pressure_rows = _max_rating_rows(pressure, activity_lists)
 
-    holding_matched = matched[code_of_holding]
+    holding_matched = matched[outcome_of_holding]
     return {
         "release": kb.release.to_dict(),
         "currency": holdings.currency if holdings.amounts is not None else None,
@@ -149,7 +171,7 @@ def build_dashboard(
                 dependency,
                 activity_lists,
                 weight,
-                holdings_per_code,
+                holdings_per_outcome,
             ),
             "pressures": _heatmap(
                 kb,
@@ -157,15 +179,17 @@ def build_dashboard(
                 pressure,
                 activity_lists,
                 weight,
-                holdings_per_code,
+                holdings_per_outcome,
             ),
         },
-        "resolutions": [_resolution_dict(kb, r) for r in per_code],
+        "resolutions": [_resolution_dict(kb, r) for r in outcomes],
         "holdings": {
             "row": np.asarray(holdings.rows).tolist(),
-            "resolution": code_of_holding.tolist(),
+            "resolution": outcome_of_holding.tolist(),
         },
-        "unmatched": _unmatched(holdings, per_code, code_of_holding, holding_matched),
+        **_unmatched(
+            holdings, outcomes, outcome_of_holding, holding_matched, max_unmatched
+        ),
     }
 
 
@@ -219,10 +243,10 @@ def _options_dict(kb: KnowledgeBase, options: DashboardOptions) -> dict[str, obj
 def _max_rating_rows(
     ratings: np.ndarray, activity_lists: Sequence[tuple[int, ...]]
 ) -> np.ndarray:
-    """Return, per matched code, the highest rating over its activities.
+    """Return, per matched outcome, the highest rating over its activities.
 
     Ratings are positions in RATINGS with the highest first, so the highest
-    rating is the minimum. ``minimum.reduceat`` does this for all codes at once.
+    rating is the minimum. ``minimum.reduceat`` does this for all outcomes at once.
     """
     if not activity_lists:
         return np.empty((0, ratings.shape[1]), dtype=np.int8)
@@ -247,7 +271,7 @@ def _rating_summaries(
     weight: np.ndarray,
     matched_exposure: float,
 ) -> list[dict[str, object]]:
-    """Summarise each column (service or pressure) over the matched codes."""
+    """Summarise each column (service or pressure) over the matched outcomes."""
     columns = len(names)
     levels = len(RATINGS)
     if rows.size:
@@ -297,7 +321,7 @@ def _heatmap(
     ratings: np.ndarray,
     activity_lists: Sequence[tuple[int, ...]],
     weight: np.ndarray,
-    holdings_per_code: np.ndarray,
+    holdings_per_outcome: np.ndarray,
 ) -> dict[str, object]:
     """Activities x columns: each activity's own ratings and the exposure on it.
 
@@ -315,7 +339,7 @@ def _heatmap(
         minlength=activity_count,
     )
     holdings = np.bincount(
-        flat, weights=np.repeat(holdings_per_code, sizes), minlength=activity_count
+        flat, weights=np.repeat(holdings_per_outcome, sizes), minlength=activity_count
     )
     present = np.flatnonzero(holdings > 0)
     order = present[np.argsort(-exposure[present], kind="stable")]
@@ -343,16 +367,22 @@ def _resolution_dict(kb: KnowledgeBase, resolution: Resolution) -> dict[str, obj
 
 def _unmatched(
     holdings: HoldingsLike,
-    per_code: list[Resolution],
-    code_of_holding: np.ndarray,
+    outcomes: list[Resolution],
+    outcome_of_holding: np.ndarray,
     holding_matched: np.ndarray,
-) -> list[dict[str, object]]:
-    """List each unusable holding by row, field and reason, never by value."""
-    reasons = [r.reason for r in per_code]
+    max_unmatched: int,
+) -> dict[str, object]:
+    """List the first unusable holdings by row, field and reason, never by value.
+
+    Returns the ``unmatched`` list with at most ``max_unmatched`` entries, in
+    input order, and ``unmatched_count`` and ``unmatched_truncated``.
+    """
+    reasons = [r.reason for r in outcomes]
     messages = [REASONS[reason] if reason else "" for reason in reasons]
     rows = np.asarray(holdings.rows)
     unmatched = np.flatnonzero(~holding_matched)
-    return [
+    listed = unmatched[: max(max_unmatched, 0)]
+    entries = [
         {
             "row": int(rows[i]),
             "field": "code",
@@ -361,6 +391,11 @@ def _unmatched(
             "resolution": k,
         }
         for i, k in zip(
-            unmatched.tolist(), code_of_holding[unmatched].tolist(), strict=True
+            listed.tolist(), outcome_of_holding[listed].tolist(), strict=True
         )
     ]
+    return {
+        "unmatched": entries,
+        "unmatched_count": int(unmatched.size),
+        "unmatched_truncated": bool(unmatched.size > listed.size),
+    }
