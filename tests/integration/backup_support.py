@@ -17,6 +17,8 @@ import boto3
 import pg8000.native
 import pytest
 from nature_risk.backup.snapshot import SnapshotTarget
+from nature_risk.config import PortfolioLimits
+from nature_risk.storage import portfolios as repository
 from nature_risk.storage.migrations import apply_migrations
 
 from infra.local.postgres import PostgresServer
@@ -120,6 +122,26 @@ def bucket_fixture(aws_environment: None) -> BackupBucket:
         },
     )
     return BackupBucket(s3, BUCKET, key_arn)
+
+
+def save_portfolio(
+    connection: pg8000.native.Connection,
+    name: str,
+    holdings: list[dict[str, Any]],
+    *,
+    owner: str = "user-1",
+    module: str = "natural_capital",
+    currency: str = "EUR",
+) -> repository.Portfolio:
+    """Save one portfolio through the product's repository, in its own
+    transaction."""
+    draft = repository.PortfolioDraft(
+        name=name, module=module, currency=currency, holdings=holdings
+    )
+    connection.run("START TRANSACTION")
+    saved = repository.create_portfolio(connection, owner, draft, PortfolioLimits())
+    connection.run("COMMIT")
+    return saved
 
 
 def table_rows(connection: pg8000.native.Connection, table: str) -> list[str]:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import pytest
 from nature_risk.backup.__main__ import main
 from nature_risk.backup.snapshot import take_snapshot
-from nature_risk.config import PortfolioLimits
-from nature_risk.storage import portfolios as repository
 
 from infra.local.postgres import PostgresServer
 from tests.integration.backup_support import (  # noqa: F401 - fixtures
     BackupBucket,
     ScratchDatabases,
     bucket_fixture,
+    save_portfolio,
     scratch_fixture,
     table_rows,
 )
@@ -26,15 +25,13 @@ def snapshot_source(scratch: ScratchDatabases, bucket: BackupBucket) -> list[str
     """Take a snapshot of a database with two portfolios; return its holdings."""
     source = scratch.connect(scratch.create(migrated=True))
     for number in range(2):
-        draft = repository.PortfolioDraft(
-            name=f"{PRIVATE_NAME} {number}",
+        save_portfolio(
+            source,
+            f"{PRIVATE_NAME} {number}",
+            [{"row": 2, "commodity": "Soy", "country": "BR", "tonnes": 5}],
+            owner="user-9",
             module="agriculture",
-            currency="EUR",
-            holdings=[{"row": 2, "commodity": "Soy", "country": "BR", "tonnes": 5}],
         )
-        source.run("START TRANSACTION")
-        repository.create_portfolio(source, "user-9", draft, PortfolioLimits())
-        source.run("COMMIT")
     take_snapshot(source, bucket.s3, bucket.target(), SNAPSHOT_ID)
     return table_rows(source, "holdings")
 

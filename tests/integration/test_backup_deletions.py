@@ -9,13 +9,13 @@ from nature_risk.backup.errors import SnapshotCorrupt
 from nature_risk.backup.manifest import manifest_key
 from nature_risk.backup.restore import RestoreOptions, restore_snapshot
 from nature_risk.backup.snapshot import take_snapshot
-from nature_risk.config import PortfolioLimits
 from nature_risk.storage import portfolios as repository
 
 from tests.integration.backup_support import (  # noqa: F401 - fixtures
     BackupBucket,
     ScratchDatabases,
     bucket_fixture,
+    save_portfolio,
     scratch_fixture,
     table_rows,
 )
@@ -27,13 +27,7 @@ HOLDINGS = [{"row": 2, "code": "C_10_101", "amount": 10.0}]
 
 
 def _save(connection: Any, name: str) -> Any:
-    draft = repository.PortfolioDraft(
-        name=name, module="natural_capital", currency="EUR", holdings=HOLDINGS
-    )
-    connection.run("START TRANSACTION")
-    saved = repository.create_portfolio(connection, OWNER, draft, PortfolioLimits())
-    connection.run("COMMIT")
-    return saved
+    return save_portfolio(connection, name, HOLDINGS, owner=OWNER)
 
 
 def _delete(connection: Any, portfolio_id: Any) -> None:

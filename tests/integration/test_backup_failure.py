@@ -13,9 +13,7 @@ from botocore.exceptions import ConnectionClosedError
 from nature_risk.backup.manifest import Manifest, manifest_key
 from nature_risk.backup.reader import list_snapshots
 from nature_risk.backup.snapshot import take_snapshot
-from nature_risk.config import PortfolioLimits
 from nature_risk.observability import InvocationFailed
-from nature_risk.storage import portfolios as repository
 
 from infra.local.postgres import PostgresServer
 from tests.functions import load_function
@@ -24,6 +22,7 @@ from tests.integration.backup_support import (  # noqa: F401 - fixtures
     BackupBucket,
     ScratchDatabases,
     bucket_fixture,
+    save_portfolio,
     scratch_fixture,
 )
 from tests.integration.conftest import AWS_REGION
@@ -175,15 +174,8 @@ def _log_lines(module: Any) -> list[dict[str, Any]]:
 def _save_private_portfolio(server: PostgresServer) -> None:
     connection = server.connect()
     try:
-        draft = repository.PortfolioDraft(
-            name=PRIVATE_NAME,
-            module="natural_capital",
-            currency="EUR",
-            holdings=[{"row": 2, "code": "C_10_101", "amount": 5.0}],
-        )
-        connection.run("START TRANSACTION")
-        repository.create_portfolio(connection, "user-1", draft, PortfolioLimits())
-        connection.run("COMMIT")
+        holdings = [{"row": 2, "code": "C_10_101", "amount": 5.0}]
+        save_portfolio(connection, PRIVATE_NAME, holdings)
     finally:
         connection.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,20 +14,19 @@ from nature_risk.backup.manifest import manifest_key
 from nature_risk.backup.reader import list_snapshots, load_manifest
 from nature_risk.backup.restore import restore_snapshot
 from nature_risk.backup.snapshot import take_snapshot
-from nature_risk.config import BackupSettings, PortfolioLimits
-from nature_risk.storage import portfolios as repository
-from nature_risk.storage.migrations import discover_migrations
+from nature_risk.config import BackupSettings
+from nature_risk.storage.migrations import apply_migrations, discover_migrations
 
 from tests.integration.backup_support import (  # noqa: F401 - fixtures
     BackupBucket,
     ScratchDatabases,
     bucket_fixture,
+    save_portfolio,
     scratch_fixture,
     table_rows,
 )
 
 SNAPSHOT_ID = "20261203T023000Z"
-LIMITS = PortfolioLimits()
 
 # Values that a text format can lose: quotes, tabs, newlines, backslashes,
 # COPY's own \N marker, leading zeros, unicode outside the BMP, huge numbers.
@@ -80,17 +80,9 @@ EDGE_ROWS = [
 def _save_portfolios(connection: Any, count: int) -> list[Any]:
     saved = []
     for number in range(count):
-        draft = repository.PortfolioDraft(
-            name=f"Portfolio {number} «été»",
-            module="natural_capital",
-            currency="EUR",
-            holdings=AWKWARD_HOLDINGS,
-        )
-        connection.run("START TRANSACTION")
-        saved.append(
-            repository.create_portfolio(connection, f"user-{number % 3}", draft, LIMITS)
-        )
-        connection.run("COMMIT")
+        name = f"Portfolio {number} «été»"
+        owner = f"user-{number % 3}"
+        saved.append(save_portfolio(connection, name, AWKWARD_HOLDINGS, owner=owner))
     return saved
 
 
@@ -307,3 +299,40 @@ def test_compression_level_round_trips(
     restore_snapshot(target, bucket.s3, bucket.name, SNAPSHOT_ID)
 
     assert table_rows(target, "holdings") == table_rows(source, "holdings")
+
+
+def test_older_schema_snapshot_is_migrated(
+    scratch: ScratchDatabases, bucket: BackupBucket, tmp_path: Path
+) -> None:
+    migrations = discover_migrations()
+    first = migrations[0]
+    # A source still at the first schema version, as an old release left it.
+    (tmp_path / f"{first.version:04d}_{first.name}.sql").write_text(first.sql)
+    source = scratch.connect(scratch.create(migrated=False))
+    apply_migrations(source, tmp_path)
+    _save_old_portfolio(source)
+    target = scratch.connect(scratch.create(migrated=False))
+
+    result = take_snapshot(source, bucket.s3, bucket.target(), SNAPSHOT_ID)
+    restore_snapshot(target, bucket.s3, bucket.name, SNAPSHOT_ID)
+    versions = [row[0] for row in target.run("SELECT version FROM schema_migrations")]
+
+    assert result.manifest.schema_version == first.version
+    assert sorted(versions) == [migration.version for migration in migrations]
+    assert target.run("SELECT name FROM portfolios") == [["Old portfolio"]]
+    assert table_rows(target, "holdings") == table_rows(source, "holdings")
+
+
+def _save_old_portfolio(connection: Any) -> None:
+    # The first schema's columns only, so this insert cannot use the
+    # repository, which writes the newest schema.
+    connection.run(
+        "INSERT INTO portfolios (id, owner_sub, name, module, currency, "
+        "holdings_count, version, created_at, updated_at) VALUES "
+        "(gen_random_uuid(), 'user-1', 'Old portfolio', 'natural_capital', "
+        "'EUR', 1, 1, now(), now())"
+    )
+    connection.run(
+        "INSERT INTO holdings (portfolio_id, position, data) "
+        'SELECT id, 0, \'{"row": 2, "code": "0111"}\' FROM portfolios'
+    )

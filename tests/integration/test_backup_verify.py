@@ -20,13 +20,12 @@ from nature_risk.backup.manifest import Manifest, manifest_key
 from nature_risk.backup.reader import list_snapshots, load_manifest, verify_snapshot
 from nature_risk.backup.restore import RestoreOptions, restore_snapshot
 from nature_risk.backup.snapshot import take_snapshot
-from nature_risk.config import PortfolioLimits
-from nature_risk.storage import portfolios as repository
 
 from tests.integration.backup_support import (  # noqa: F401 - fixtures
     BackupBucket,
     ScratchDatabases,
     bucket_fixture,
+    save_portfolio,
     scratch_fixture,
     table_rows,
 )
@@ -38,15 +37,7 @@ HOLDINGS = [{"row": row, "code": "C_10_101", "amount": 10.0} for row in range(2,
 def _saved_source(scratch: ScratchDatabases, portfolios: int = 3) -> Any:
     source = scratch.connect(scratch.create(migrated=True))
     for number in range(portfolios):
-        draft = repository.PortfolioDraft(
-            name=f"Portfolio {number}",
-            module="natural_capital",
-            currency="EUR",
-            holdings=HOLDINGS,
-        )
-        source.run("START TRANSACTION")
-        repository.create_portfolio(source, "user-1", draft, PortfolioLimits())
-        source.run("COMMIT")
+        save_portfolio(source, f"Portfolio {number}", HOLDINGS)
     return source
 
 
@@ -287,12 +278,14 @@ def test_restore_overwrite_replaces_rows(
 
 def _saved_source_in(scratch: ScratchDatabases, name: str) -> Any:
     connection = scratch.connect(name)
-    draft = repository.PortfolioDraft(
-        name="Existing", module="mining", currency="USD", holdings=HOLDINGS[:1]
+    save_portfolio(
+        connection,
+        "Existing",
+        HOLDINGS[:1],
+        owner="user-2",
+        module="mining",
+        currency="USD",
     )
-    connection.run("START TRANSACTION")
-    repository.create_portfolio(connection, "user-2", draft, PortfolioLimits())
-    connection.run("COMMIT")
     return connection
 
 
