@@ -10,13 +10,12 @@ invalid pack fails that first biodiversity request instead.
 
 from __future__ import annotations
 
-import json
-
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from dashboard_openapi import UploadBody, document_upload, responses
 from dashboard_templates import register_template
 from dashboard_uploads import read_body
+from nature_risk.api import json_body
 from nature_risk.config import InputLimits
 from nature_risk.knowledge_base import get_knowledge_base
 from pydantic import BaseModel, Field
@@ -104,11 +103,11 @@ def _csv(rows: tuple[tuple[str, ...], ...]) -> bytes:
 
 
 def _json_response(dashboard: dict[str, object]) -> Response[str]:
-    return Response(
-        status_code=200,
-        content_type="application/json",
-        body=json.dumps(dashboard, separators=(",", ":")),
-    )
+    from nature_risk.biodiversity.results import check_response_size
+
+    body = json_body(dashboard)
+    check_response_size(body)
+    return Response(status_code=200, content_type="application/json", body=body)
 
 
 _DASHBOARD_RESPONSES = responses(

@@ -9,12 +9,11 @@ connection is opened on first use and kept for warm invocations.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from nature_risk.api import create_resolver
+from nature_risk.api import create_resolver, json_body
 from nature_risk.config import (
     ConfigurationError,
     DatabaseSettings,
@@ -65,7 +64,7 @@ def _json(
     return Response(
         status_code=status,
         content_type="application/json",
-        body=json.dumps(payload, ensure_ascii=False),
+        body=json_body(payload, ensure_ascii=False),
         headers=headers or {},
     )
 

@@ -118,12 +118,12 @@ def test_csv_comma_with_quoted_thousands():
     assert table.decimal == "."
 
 
-def test_csv_sep_line_with_unusable_separator_is_header():
-    # pandas' C engine takes one ASCII character only, so this line is a header.
+def test_csv_sep_line_with_unusable_separator_rejected():
+    # pandas' C engine takes one ASCII character only.
     with pytest.raises(InputError) as raised:
         csv_table("sep=\u20ac\r\nname,code\r\n".encode())
 
-    assert [problem.row for problem in raised.value.problems] == [2]
+    assert [problem.row for problem in raised.value.problems] == [1]
 
 
 def test_csv_excel_sep_line():

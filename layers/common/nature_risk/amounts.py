@@ -9,7 +9,8 @@ formats write for zero. Blank cells give NaN without a problem.
 Only ASCII digits count as digits.
 
 Rejected with a reason: negative amounts (``-5``, ``(5)``, ``5-``), values
-that are not finite, and anything else that is not a number.
+that are not finite or above ``MAX_AMOUNT``, and anything else that is not a
+number.
 
 A value with a single separator followed by exactly three digits (``1,234``
 or ``1.234``) is ambiguous. It is read the way the other values of the same
@@ -52,6 +53,11 @@ ISO_4217_CODES = frozenset(
 REASON_INVALID = "invalid amount: expected a number such as 1234.56 or 1.234,56"
 REASON_NEGATIVE = "negative amount: amounts must be zero or more"
 REASON_NOT_FINITE = "amount is too large or not a number"
+# The largest accepted amount. It bounds sums and score-weighted sums far
+# below the float64 maximum (about 1.8e308), so no total overflows to
+# infinity, however many rows a portfolio has.
+MAX_AMOUNT = 1e18
+REASON_TOO_LARGE = "amount is larger than the maximum of 1e18"
 
 _SYMBOLS = "€$£¥₹₽₩₺₪₫¢"
 # A currency symbol, optionally after up to three letters (US$, R$), or three
@@ -270,13 +276,16 @@ def _groups_complete(separators: int, amounts: np.ndarray) -> bool:
 
 
 def _check_range(amounts: np.ndarray, rows: np.ndarray, field: str) -> list[Problem]:
-    """List negative and infinite amounts, then set them to NaN."""
+    """List negative, infinite and too large amounts, then set them to NaN."""
     with np.errstate(invalid="ignore"):
         negative = amounts < 0
+        too_large = amounts > MAX_AMOUNT
     infinite = np.isinf(amounts)
+    too_large &= ~infinite
     problems = [Problem(REASON_NEGATIVE, int(row), field) for row in rows[negative]]
     problems += [Problem(REASON_NOT_FINITE, int(row), field) for row in rows[infinite]]
-    amounts[negative | infinite] = np.nan
+    problems += [Problem(REASON_TOO_LARGE, int(row), field) for row in rows[too_large]]
+    amounts[negative | infinite | too_large] = np.nan
     return problems
 
 

@@ -30,6 +30,18 @@ from nature_risk.observability import (
 )
 
 
+def json_body(document: object, *, ensure_ascii: bool = True) -> str:
+    """Serialise a response body as strict JSON (RFC 8259).
+
+    ``allow_nan=False`` makes a NaN or an infinity raise ``ValueError``, which
+    the resolver turns into a 500, so no response ever carries ``NaN`` or
+    ``Infinity``, which JSON parsers reject.
+    """
+    return json.dumps(
+        document, allow_nan=False, ensure_ascii=ensure_ascii, separators=(",", ":")
+    )
+
+
 def error_response(
     status: int,
     code: str,
@@ -49,7 +61,7 @@ def error_response(
     return Response(
         status_code=status,
         content_type="application/json",
-        body=json.dumps({"error": error}),
+        body=json_body({"error": error}),
     )
 
 
@@ -80,7 +92,10 @@ def create_resolver(logger: Logger | None = None) -> APIGatewayHttpResolver:
 
     ``logger`` defaults to the product logger of ``POWERTOOLS_SERVICE_NAME``.
     """
-    app = SecureHeadersResolver(enable_validation=True, debug=False)
+    # Routes that return a dict are serialised by ``serializer``.
+    app = SecureHeadersResolver(
+        enable_validation=True, debug=False, serializer=json_body
+    )
     log = logger or get_logger()
 
     @app.exception_handler(NatureRiskError)

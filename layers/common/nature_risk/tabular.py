@@ -83,6 +83,8 @@ _WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 _SEP_LINE = re.compile(
     r"sep=([\t !#-/:-@\[-`{-~])[ \t]*(?:\r\n|\r|\n|$)", re.IGNORECASE
 )
+# A separator line with any other single character, which is rejected.
+_UNUSABLE_SEP_LINE = re.compile(r"sep=[^\r\n][ \t]*(?:\r\n|\r|\n|$)", re.IGNORECASE)
 _BOUNDARY = re.compile(r"""boundary\s*=\s*(?:"([^"]{1,200})"|([^;\s"]{1,200}))""", re.I)
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 _PLAIN_NUMBER = {
@@ -259,6 +261,12 @@ def _sniff(text: str) -> tuple[str, int, list[str], list[list[str]]]:
     """
     leading = 0
     forced = _SEP_LINE.match(text)
+    if not forced and _UNUSABLE_SEP_LINE.match(text):
+        raise InputError(
+            "The sep= line names a separator that cannot be used: use a comma,"
+            " semicolon, tab or pipe.",
+            [Problem(reason="unsupported separator in the sep= line", row=1)],
+        )
     if forced:
         leading = 1
         text = text[forced.end() :]
@@ -386,12 +394,9 @@ def _read_csv_ragged(
                     )
                 )
             records.append((record + [""] * width)[:width])
-    except csv.Error:
+    except csv.Error as error:
         problems.append(
-            Problem(
-                reason="invalid CSV quoting (an unclosed or stray quote)",
-                row=len(records) + skip + 2,
-            )
+            Problem(reason=_csv_error_reason(error), row=len(records) + skip + 2)
         )
     if problems:
         cap = limits.max_row_errors
@@ -401,6 +406,35 @@ def _read_csv_ragged(
             truncated=len(problems) > cap,
         )
     return pd.DataFrame(records, columns=range(width), dtype=str)
+
+
+REASON_QUOTING = "invalid CSV quoting (an unclosed or stray quote)"
+
+
+def _csv_error_reason(error: csv.Error) -> str:
+    # csv.Error messages are fixed texts that never quote the input.
+    if str(error).startswith("field larger than field limit"):
+        return f"a cell is longer than the limit of {csv.field_size_limit()} characters"
+    return REASON_QUOTING
+
+
+def _check_quotes(text: str, delimiter: str) -> None:
+    """Report a quote that is never closed, at the row where it opens.
+
+    pandas reads an unclosed quote to the end of the file as one cell, which
+    hides every later row. Only a file with an odd number of quote characters
+    can have one, so other files skip this pass.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    records = 0
+    try:
+        for _record in reader:
+            records += 1
+    except csv.Error as error:
+        raise InputError(
+            "A row of the file could not be read: see the problems list.",
+            [Problem(reason=_csv_error_reason(error), row=records + 1)],
+        ) from None
 
 
 def _read_csv(
@@ -414,6 +448,8 @@ def _read_csv(
     if "\x00" in text:
         raise InputError("The file contains NUL characters: it is not a CSV text file.")
     delimiter, skip, header, sample = _sniff(text)
+    if text.count('"') % 2:
+        _check_quotes(text, delimiter)
     if len(header) > limits.max_columns:
         raise PayloadTooLarge(
             f"The header row has more than the limit of {limits.max_columns} columns."
@@ -435,16 +471,16 @@ def _read_csv(
             # A cell of a numeric column is not a plain number: keep it as text.
             float_positions = []
             frame = _read_csv_fast(utf8, delimiter, skip, decimal, [])
-    except pd.errors.ParserError:
-        float_positions = []
-        frame = _read_csv_ragged(text, delimiter, skip, len(names), limits)
     except pd.errors.EmptyDataError:
         raise InputError(
             "The file has no header row.", [Problem(reason="missing header", row=1)]
         ) from None
-    except (ValueError, OverflowError):
-        # pandas' other rejections, which the checks above do not foresee.
-        raise InputError("The file could not be read as CSV.") from None
+    except Exception:  # noqa: BLE001 - any pandas rejection of the content
+        # Ragged rows raise ParserError. Other content pandas' C engine cannot
+        # read must give a 400 too, so the csv module reads the file again and
+        # names the row it fails on.
+        float_positions = []
+        frame = _read_csv_ragged(text, delimiter, skip, len(names), limits)
 
     return _finish_table(frame, header, skip, float_positions, decimal, limits)
 

@@ -1,0 +1,169 @@
+"""Hostile and unusual uploads on every dashboard route, through the handler.
+
+Each case sends the event API Gateway delivers and checks the status and the
+problem list, so content can never cause a 500, a lost row or a body that is
+not strict JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from nature_risk.api import json_body
+
+from tests.events import csv_event, json_event, lambda_context, multipart_event
+from tests.functions import load_function
+
+NATURAL_CAPITAL = "/dashboards/natural-capital"
+MINING = "/dashboards/mining"
+AGRICULTURE = "/dashboards/agriculture"
+
+# One valid CSV header and row per route, so a case can prepend or change lines.
+CSV_BY_PATH = {
+    NATURAL_CAPITAL: "name,code,amount\nfoo,0111,5\n",
+    MINING: "name,latitude,longitude,amount\nfoo,-24.27,-69.07,5\n",
+    AGRICULTURE: "company,commodity,country,area_hectares,amount\nfoo,wheat,FR,10,5\n",
+}
+RECORDS_BY_PATH = {
+    NATURAL_CAPITAL: ("holdings", {"code": "0111"}),
+    MINING: ("assets", {"latitude": -24.27, "longitude": -69.07}),
+    AGRICULTURE: (
+        "holdings",
+        {"commodity": "wheat", "country": "FR", "area_hectares": 10},
+    ),
+}
+PATHS = list(CSV_BY_PATH)
+
+
+@pytest.fixture(scope="module")
+def dashboard(encore_dir: Path, biodiversity_dir: Path) -> Iterator[ModuleType]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ENCORE_KB_DIR", str(encore_dir))
+        patch.setenv("BIODIVERSITY_DATA_DIR", str(biodiversity_dir))
+        patch.delenv("BIODIVERSITY_PACKS_DIR", raising=False)
+        yield load_function("dashboard")
+
+
+def call(dashboard: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
+    return dashboard.lambda_handler(event, lambda_context())
+
+
+def body_of(response: dict[str, Any]) -> Any:
+    body = response["body"]
+    if response.get("isBase64Encoded"):
+        body = base64.b64decode(body).decode("utf-8")
+    return json.loads(body, parse_constant=_reject_constant)
+
+
+def _reject_constant(name: str) -> object:
+    raise AssertionError("the response body is not strict JSON")
+
+
+def problems_of(response: dict[str, Any]) -> list[dict[str, Any]]:
+    return body_of(response)["error"]["problems"]
+
+
+def as_multipart(path: str, content: bytes) -> dict[str, Any]:
+    return multipart_event(path, {"file": ("portfolio.csv", content, "text/csv")})
+
+
+# sep= lines -----------------------------------------------------------------
+
+UNUSABLE_SEPARATORS = ["\u00e9", "\u00a0", "\u2028", "\u0085", "\u20ac"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("separator", UNUSABLE_SEPARATORS)
+@pytest.mark.parametrize("multipart", [False, True], ids=["csv", "multipart"])
+def test_sep_line_non_ascii_is_400(dashboard, path, separator, multipart):
+    content = f"sep={separator}\n{CSV_BY_PATH[path]}".encode()
+    event = as_multipart(path, content) if multipart else csv_event(path, content)
+
+    response = call(dashboard, event)
+
+    assert response["statusCode"] == 400
+    assert problems_of(response) == [
+        {"reason": "unsupported separator in the sep= line", "row": 1}
+    ]
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    ("lines", "row"),
+    [(['"foo{rest}', "bar{rest}"], 2), (["foo{rest}", '"bar{rest}', "baz{rest}"], 3)],
+    ids=["first-row", "middle-row"],
+)
+def test_unclosed_quote_names_opening_row(dashboard, path, lines, row):
+    header, first = CSV_BY_PATH[path].splitlines()
+    rest = first.removeprefix("foo")
+    content = "\n".join([header, *(line.format(rest=rest) for line in lines)]) + "\n"
+
+    response = call(dashboard, csv_event(path, content))
+
+    assert response["statusCode"] == 400
+    assert problems_of(response) == [
+        {"reason": "invalid CSV quoting (an unclosed or stray quote)", "row": row}
+    ]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_inch_mark_in_unquoted_cell_accepted(dashboard, path):
+    header, first = CSV_BY_PATH[path].splitlines()
+    content = f'{header}\n12" {first}\n'
+
+    response = call(dashboard, csv_event(path, content))
+
+    assert response["statusCode"] == 200
+
+
+# Amount limits and strict JSON ------------------------------------------------
+
+
+def test_amount_above_maximum_rejected(dashboard):
+    payload = {
+        "holdings": [{"code": "0111", "amount": 1e308}, {"code": "0112", "amount": 1}]
+    }
+
+    response = call(dashboard, json_event(NATURAL_CAPITAL, payload))
+
+    assert response["statusCode"] == 400
+    assert problems_of(response) == [
+        {
+            "reason": "amount is larger than the maximum of 1e18",
+            "field": "holdings[0].amount",
+        }
+    ]
+
+
+@pytest.mark.parametrize("path", [MINING, AGRICULTURE])
+def test_biodiversity_amount_above_maximum_rejected(dashboard, path):
+    header, row = CSV_BY_PATH[path].splitlines()
+    content = f"{header}\n{row[:-1]}1e308\n{row[:-1]}1e308\n"
+
+    response = call(dashboard, csv_event(path, content))
+
+    assert response["statusCode"] == 400
+    rows = [problem.get("row") for problem in problems_of(response)]
+    assert rows == [2, 3]
+
+
+def test_sums_at_maximum_stay_finite(dashboard):
+    holdings = [{"code": code, "amount": 1e18} for code in ("0111", "0112") * 50]
+
+    response = call(dashboard, json_event(NATURAL_CAPITAL, {"holdings": holdings}))
+
+    assert response["statusCode"] == 200
+    assert body_of(response)["totals"]["exposure"] == pytest.approx(1e20)
+
+
+def test_json_body_rejects_non_finite():
+    with pytest.raises(ValueError):
+        json_body({"total": float("inf")})
+    with pytest.raises(ValueError):
+        json_body({"share": float("nan")})
