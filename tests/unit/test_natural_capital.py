@@ -22,6 +22,7 @@ Matched exposure is 100 + 50 + 30 + 10 + 40 + 60 = 290 of 310.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -420,6 +421,27 @@ def test_csv_and_json_give_same_figures(kb):
     for key in ("totals", "headline", "dependencies", "pressures", "heatmaps"):
         assert from_csv[key] == from_json[key]
     assert from_csv["totals"]["matched_exposure"] == 150.0
+
+
+def test_parsed_factorisation_changes_nothing(kb):
+    # Raw codes that clean to the same code, blank rows and a shared outcome.
+    csv_body = (
+        b"code,amount\r\n"
+        b" 0111,1\r\n"
+        b"x1,2\r\n"
+        b",\r\n"
+        b"0111,3\r\n"
+        b'="0141",4\r\n'
+        b"x2,5\r\n"
+        b"141,6\r\n"
+    )
+    parsed = parse_holdings(csv_body, "text/csv", InputLimits())
+    assert parsed.code_positions is not None
+    plain = replace(parsed, code_positions=None, distinct_codes=None)
+    assert build_dashboard(parsed, kb) == build_dashboard(plain, kb)
+    result = build_dashboard(parsed, kb)
+    assert result["holdings"]["resolution"] == [0, 1, 0, 2, 1, 3]
+    assert len(result["resolutions"]) == 4
 
 
 CODE_POOL = [

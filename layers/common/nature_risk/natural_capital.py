@@ -95,22 +95,19 @@ def build_dashboard(
     count = len(holdings.codes)
     weights = _weights(holdings, count)
 
-    code_of_holding, distinct = pd.factorize(
-        pd.Series(holdings.codes, dtype=object), use_na_sentinel=False
-    )
-    distinct_codes = [str(code) for code in distinct]
-    resolved = Classifier(kb).resolve_column(distinct_codes)
+    code_of_holding, distinct_codes = _factorised_codes(holdings)
+    # Only codes some holding has take part: they are the column's context.
+    used = np.flatnonzero(np.bincount(code_of_holding, minlength=len(distinct_codes)))
+    used_codes = [distinct_codes[k] for k in used.tolist()]
+    resolved = Classifier(kb).resolve_column(used_codes)
     # Codes that resolve alike (all unknown codes, say) share one outcome,
     # so the resolutions list stays short even for 100,000 distinct codes.
     outcome_index: dict[Resolution, int] = {}
-    outcome_of_code = np.fromiter(
-        (
-            outcome_index.setdefault(resolved[code], len(outcome_index))
-            for code in distinct_codes
-        ),
-        np.int64,
-        len(distinct_codes),
-    )
+    outcome_of_code = np.zeros(len(distinct_codes), dtype=np.int64)
+    outcome_of_code[used] = [
+        outcome_index.setdefault(resolved[code], len(outcome_index))
+        for code in used_codes
+    ]
     outcome_of_holding = outcome_of_code[code_of_holding]
     outcomes = list(outcome_index)
     matched = np.fromiter((r.matched for r in outcomes), bool, len(outcomes))
@@ -191,6 +188,22 @@ def build_dashboard(
             holdings, outcomes, outcome_of_holding, holding_matched, max_unmatched
         ),
     }
+
+
+def _factorised_codes(holdings: HoldingsLike) -> tuple[np.ndarray, list[str]]:
+    """Return each holding's index into a list of codes, and that list.
+
+    Reuses the factorisation that ``parse_holdings`` stores on its table. The
+    list may repeat a code, because the outcomes are merged afterwards.
+    """
+    positions = getattr(holdings, "code_positions", None)
+    distinct = getattr(holdings, "distinct_codes", None)
+    if positions is not None and distinct is not None:
+        return positions, distinct
+    positions, found = pd.factorize(
+        pd.Series(holdings.codes, dtype=object), use_na_sentinel=False
+    )
+    return positions, [str(code) for code in found]
 
 
 def _weights(holdings: HoldingsLike, count: int) -> np.ndarray:

@@ -114,7 +114,10 @@ class HoldingsTable:
 
     ``rows`` are spreadsheet row numbers for CSV input (the header is row 1)
     and list indexes (from 0) for JSON input. ``amounts`` is None when no
-    holding has an amount.
+    holding has an amount. ``parse_holdings`` also sets ``code_positions``,
+    each holding's index into ``distinct_codes``, so that the dashboard need
+    not factorise the codes again. Both are None when the codes are not
+    factorised.
     """
 
     rows: np.ndarray
@@ -123,6 +126,8 @@ class HoldingsTable:
     amounts: np.ndarray | None
     currency: str | None = None
     options: dict[str, object] = field(default_factory=dict)
+    code_positions: np.ndarray | None = None
+    distinct_codes: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -152,7 +157,8 @@ def parse_holdings(
         )
     problems: list[Problem] = []
 
-    codes = _clean_codes(table.frame[code_column])
+    code_positions, distinct_codes = _clean_codes(table.frame[code_column])
+    codes = np.asarray(distinct_codes, dtype=object)[code_positions]
     missing = codes == ""
     if missing.any() and table.source != "json":
         # Rows of spaces look blank in a spreadsheet, so they are dropped too.
@@ -160,6 +166,7 @@ def parse_holdings(
         if blank.any():
             table = _without_rows(table, blank)
             codes = codes[~blank]
+            code_positions = code_positions[~blank]
             missing = missing[~blank]
         if len(table.frame) == 0:
             raise InputError(
@@ -197,6 +204,8 @@ def parse_holdings(
         amounts=amounts,
         currency=currency,
         options=options,
+        code_positions=code_positions,
+        distinct_codes=distinct_codes,
     )
 
 
@@ -234,11 +243,17 @@ def _missing_column(table: Table, name: str) -> Problem:
     return Problem(reason="missing column", row=1, field=name)
 
 
-def _clean_codes(values: pd.Series) -> np.ndarray:
-    """Strip codes and unwrap ``="0111"``; work on distinct codes, which are few."""
+def _clean_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Strip codes and unwrap ``="0111"``, working on distinct codes, which are few.
+
+    Returns each value's index into the cleaned distinct codes, whose last
+    entry is "" for blank cells. Two raw codes can clean to the same text.
+    """
     positions, distinct = pd.factorize(values.to_numpy(dtype=object))
-    cleaned = [_unwrap_formula(code.strip()) for code in distinct]
-    return np.asarray(cleaned + [""], dtype=object)[positions]
+    cleaned = [_unwrap_formula(code.strip()) for code in distinct] + [""]
+    # pandas.factorize gives -1 for a missing cell, which is the "" entry.
+    positions[positions < 0] = len(cleaned) - 1
+    return positions, cleaned
 
 
 def _unwrap_formula(code: str) -> str:
