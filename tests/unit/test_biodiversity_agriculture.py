@@ -55,8 +55,8 @@ def test_wheat_france_yield_and_footprint(data, kb):
 
 def test_soybeans_ivory_coast_yield(data, kb):
     result = holding(data, kb, "A,soya,Côte d’Ivoire,1475.2,,\n")
-    assert result["country"]["iso3"] == "CIV"
-    assert result["commodity"]["id"] == "soybeans"
+    assert result["country"] == "CIV"
+    assert result["commodity"] == "soybeans"
     assert result["yield"]["tonnes_per_hectare"] == pytest.approx(1.4752)
     assert result["footprint_hectares"] == pytest.approx(1000.0)
 
@@ -180,8 +180,11 @@ def test_country_without_polygon_has_no_profile(data):
     ],
 )
 def test_encore_activity(data, kb, commodity, activity_id, level):
-    result = holding(data, kb, f"A,{commodity},Brazil,,100,\n")
-    activity = result["encore_activity"]
+    dashboard = build_agriculture_dashboard(
+        parse_csv(f"A,{commodity},Brazil,,100,\n"), data, [], kb
+    )
+    commodity_id = dashboard["holdings"][0]["commodity"]
+    activity = dashboard["commodities"][commodity_id]["encore_activity"]
     assert activity["activity_id"] == activity_id
     assert activity["level"] == level
     ratings = {entry["rating"] for entry in activity["main_dependencies"]}

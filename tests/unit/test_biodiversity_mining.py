@@ -221,12 +221,15 @@ def test_coastal_asset_flagged(data):
 
 def test_asset_country_and_ecoregion(data):
     assets = parse_csv("Escondida,,-24.27,-69.07,copper,operating,10,\n")
-    asset = dashboard(assets, data)["assets"][0]
+    result = dashboard(assets, data)
+    asset = result["assets"][0]
     assert asset["country"] == {"iso3": "CHL", "name": "Chile", "source": "polygon"}
     assert asset["ecoregion"]["name"] == "Atacama desert"
-    assert asset["ecoregion"]["biome"] == "Deserts & Xeric Shrublands"
-    assert asset["ecoregion"]["realm"] == "Neotropic"
-    assert asset["ecoregion"]["nnh_category"] == "Nature Could Reach Half Protected"
+    ecoregion = result["ecoregions"][str(asset["ecoregion"]["eco_id"])]
+    assert ecoregion["name"] == "Atacama desert"
+    assert ecoregion["biome"] == "Deserts & Xeric Shrublands"
+    assert ecoregion["realm"] == "Neotropic"
+    assert ecoregion["nnh_category"] == "Nature Could Reach Half Protected"
     assert asset["ecoregion"]["nearest_fallback"] is False
 
 

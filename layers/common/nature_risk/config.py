@@ -295,3 +295,29 @@ class BackupSettings:
                 env=env,
             ),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class BiodiversityLimits:
+    """Row limits of the mining and agriculture dashboards.
+
+    Both are sized so that the dashboard fits in one Lambda response (6 MB)
+    and is built well inside the function's timeout: about 330 bytes of JSON
+    per asset or holding, with short names.
+    """
+
+    max_mining_assets: int = 10_000
+    max_agriculture_holdings: int = 10_000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> BiodiversityLimits:
+        return cls(
+            max_mining_assets=env_int(
+                "MAX_MINING_ASSETS", _default(cls, "max_mining_assets"), env=env
+            ),
+            max_agriculture_holdings=env_int(
+                "MAX_AGRICULTURE_HOLDINGS",
+                _default(cls, "max_agriculture_holdings"),
+                env=env,
+            ),
+        )

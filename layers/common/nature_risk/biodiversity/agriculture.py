@@ -30,13 +30,14 @@ from nature_risk.biodiversity.inputs import (
     text_column,
 )
 from nature_risk.biodiversity.packs import LayerPack
+from nature_risk.biodiversity.results import check_row_count, listed_problems
 from nature_risk.biodiversity.tiers import (
     AGRICULTURE_GUIDANCE,
     MOSTLY_IMPERILED_SHARE,
     TIERS,
     agriculture_tier,
 )
-from nature_risk.config import InputLimits
+from nature_risk.config import BiodiversityLimits, InputLimits
 from nature_risk.errors import Problem
 from nature_risk.tabular import Table, find_column, read_table
 
@@ -124,7 +125,8 @@ def parse_agriculture_holdings(
     """Read and validate an agriculture upload: CSV, multipart or JSON ``holdings``.
 
     Raises ``InputError`` listing every row problem: a missing commodity or
-    country, neither production nor area, or an invalid number. Names that do
+    country, neither production nor area, or an invalid number. Raises
+    ``PayloadTooLarge`` past ``MAX_AGRICULTURE_HOLDINGS`` rows. Names that do
     not resolve are not errors: the dashboard lists them.
     """
     table = read_table(
@@ -133,6 +135,12 @@ def parse_agriculture_holdings(
         limits,
         records_field=RECORDS_FIELD,
         numeric=(PRODUCTION_ALIASES, AREA_ALIASES, AMOUNT_ALIASES),
+    )
+    check_row_count(
+        len(table.rows),
+        BiodiversityLimits.from_env().max_agriculture_holdings,
+        "MAX_AGRICULTURE_HOLDINGS",
+        "agricultural holdings",
     )
     problems: list[Problem] = []
     count = len(table.rows)
@@ -235,8 +243,11 @@ def build_agriculture_dashboard(
     values = country_indicators(
         packs, countries, [c.id if c else None for c in commodities]
     )
+    # Each country's profile and each commodity's ENCORE activity appear once,
+    # in "countries" and "commodities"; a holding names them by key.
     activities: dict[str, dict[str, object] | None] = {}
-    profiles: dict[str, dict[str, object] | None] = {}
+    country_entries: dict[str, dict[str, object]] = {}
+    commodity_entries: dict[str, dict[str, object]] = {}
     results = []
     for i in range(len(holdings)):
         commodity, iso3 = commodities[i], countries[i]
@@ -253,11 +264,23 @@ def build_agriculture_dashboard(
                 )
             )
         profile = data.country_profile(iso3) if iso3 else None
-        if iso3 and iso3 not in profiles:
-            profiles[iso3] = _profile_dict(profile, data)
+        if iso3 and iso3 not in country_entries:
+            country_entries[iso3] = {
+                "name": data.countries.name(iso3),
+                "profile": _profile_dict(profile, data),
+            }
         main_biome = next(iter(profile.biome_shares), None) if profile else None
-        if commodity is not None and commodity.isic_class not in activities:
-            activities[commodity.isic_class] = encore_activity(kb, commodity.isic_class)
+        if commodity is not None and commodity.id not in commodity_entries:
+            if commodity.isic_class not in activities:
+                activities[commodity.isic_class] = encore_activity(
+                    kb, commodity.isic_class
+                )
+            commodity_entries[commodity.id] = {
+                "label": commodity.label,
+                "isic_class": commodity.isic_class,
+                "isic_label": commodity.isic_label,
+                "encore_activity": activities[commodity.isic_class],
+            }
         decision = (
             agriculture_tier(
                 imperiled_share=profile.imperiled_share if profile else None,
@@ -271,29 +294,14 @@ def build_agriculture_dashboard(
             {
                 "row": row,
                 "company": holdings.companies[i],
-                "commodity": (
-                    {
-                        "id": commodity.id,
-                        "label": commodity.label,
-                        "isic_class": commodity.isic_class,
-                        "isic_label": commodity.isic_label,
-                    }
-                    if commodity
-                    else None
-                ),
-                "country": (
-                    {"iso3": iso3, "name": data.countries.name(iso3)} if iso3 else None
-                ),
+                "commodity": commodity.id if commodity else None,
+                "country": iso3,
                 "production_tonnes": finite_or_none(holdings.tonnes[i]),
                 "area_hectares": finite_or_none(holdings.hectares[i]),
                 "amount": finite_or_none(holdings.amounts[i]),
                 "yield": used_yield,
                 "footprint_hectares": footprint,
                 "footprint_basis": footprint_basis,
-                "country_profile": profiles[iso3] if iso3 else None,
-                "encore_activity": activities.get(commodity.isic_class)
-                if commodity
-                else None,
                 "indicators": values.for_item(i),
                 "tier": decision.tier if decision else "unrated",
                 "tier_reasons": decision.reasons
@@ -317,9 +325,11 @@ def build_agriculture_dashboard(
             ),
             "exposure_total": float(np.nansum(holdings.amounts)),
         },
-        "portfolio": _portfolio(results, data),
+        "portfolio": _portfolio(results, country_entries, commodity_entries),
         "holdings": results,
-        "unresolved": [problem.to_dict() for problem in unresolved],
+        "countries": country_entries,
+        "commodities": commodity_entries,
+        **listed_problems("unresolved", unresolved),
         "yield_coverage": _yield_coverage(data),
         "indicators": indicator_catalogue(packs, "agriculture"),
         "guidance": AGRICULTURE_GUIDANCE,
@@ -385,7 +395,9 @@ def _profile_dict(
 
 
 def _portfolio(
-    results: list[dict[str, object]], data: BiodiversityData
+    results: list[dict[str, object]],
+    countries: dict[str, dict[str, object]],
+    commodities: dict[str, dict[str, object]],
 ) -> dict[str, object]:
     total = sum(r["footprint_hectares"] or 0.0 for r in results)
     by_country: dict[str, dict[str, object]] = {}
@@ -402,32 +414,30 @@ def _portfolio(
         tier["holdings"] += 1
         tier["footprint_hectares"] += footprint
         tier["exposure"] += amount
-        country = result["country"]
-        commodity = result["commodity"]
-        if country:
+        iso3 = result["country"]
+        commodity_id = result["commodity"]
+        if iso3:
+            profile = countries[iso3]["profile"]
             entry = by_country.setdefault(
-                country["iso3"],
+                iso3,
                 {
-                    "iso3": country["iso3"],
-                    "name": country["name"],
+                    "iso3": iso3,
+                    "name": countries[iso3]["name"],
                     "holdings": 0,
                     "footprint_hectares": 0.0,
-                    "imperiled_share": (result["country_profile"] or {}).get(
-                        "imperiled_share"
-                    ),
+                    "imperiled_share": (profile or {}).get("imperiled_share"),
                 },
             )
             entry["holdings"] += 1
             entry["footprint_hectares"] += footprint
-            profile = result["country_profile"]
             if profile and profile["mostly_imperiled"]:
                 imperiled += footprint
-        if commodity:
+        if commodity_id:
             entry = by_commodity.setdefault(
-                commodity["id"],
+                commodity_id,
                 {
-                    "commodity": commodity["id"],
-                    "label": commodity["label"],
+                    "commodity": commodity_id,
+                    "label": commodities[commodity_id]["label"],
                     "holdings": 0,
                     "footprint_hectares": 0.0,
                 },
@@ -457,8 +467,8 @@ def _portfolio(
             {
                 "row": r["row"],
                 "company": r["company"],
-                "commodity": r["commodity"]["id"] if r["commodity"] else None,
-                "country": r["country"]["iso3"] if r["country"] else None,
+                "commodity": r["commodity"],
+                "country": r["country"],
                 "footprint_hectares": r["footprint_hectares"],
                 "share": r["footprint_hectares"] / total if total > 0 else None,
             }

@@ -29,14 +29,13 @@ class IndicatorValues:
     cells: dict[str, np.ndarray] = field(default_factory=dict)
 
     def for_item(self, i: int) -> dict[str, dict[str, object]]:
-        """Return one item's indicators as JSON-ready values."""
+        """Return one item's indicator values as JSON-ready values.
+
+        Units and packs are listed once, in ``indicator_catalogue``.
+        """
         out = {}
-        for indicator_id, (pack, units, at_point, within) in self.columns.items():
-            entry: dict[str, object] = {
-                "value": finite_or_none(at_point[i]),
-                "units": units,
-                "pack": pack.name,
-            }
+        for indicator_id, (pack, _units, at_point, within) in self.columns.items():
+            entry: dict[str, object] = {"value": finite_or_none(at_point[i])}
             if within is not None:
                 entry["within_radius"] = finite_or_none(within[i])
                 entry["cells_within_radius"] = int(self.cells[pack.name][i])

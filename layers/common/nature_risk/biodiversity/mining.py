@@ -29,13 +29,14 @@ from nature_risk.biodiversity.inputs import (
     text_column,
 )
 from nature_risk.biodiversity.packs import LayerPack
+from nature_risk.biodiversity.results import check_row_count, listed_problems
 from nature_risk.biodiversity.tiers import (
     MINING_GUIDANCE,
     TIERS,
     TierDecision,
     mining_tier,
 )
-from nature_risk.config import InputLimits
+from nature_risk.config import BiodiversityLimits, InputLimits
 from nature_risk.errors import Problem
 from nature_risk.tabular import Table, find_column, read_table
 
@@ -153,8 +154,9 @@ def parse_mining_assets(
 
     Raises ``InputError`` listing every row problem. A problem is a missing,
     non-numeric or out-of-range coordinate, 0,0 (a missing value written as
-    zero), an unknown status or an invalid amount. ``PayloadTooLarge`` and
-    ``UnsupportedMediaType`` come from ``read_table``.
+    zero), an unknown status or an invalid amount. ``PayloadTooLarge`` comes
+    from ``read_table`` or from more than ``MAX_MINING_ASSETS`` rows, and
+    ``UnsupportedMediaType`` from ``read_table``.
     """
     table = read_table(
         body,
@@ -162,6 +164,12 @@ def parse_mining_assets(
         limits,
         records_field=RECORDS_FIELD,
         numeric=(LATITUDE_ALIASES, LONGITUDE_ALIASES),
+    )
+    check_row_count(
+        len(table.rows),
+        BiodiversityLimits.from_env().max_mining_assets,
+        "MAX_MINING_ASSETS",
+        "mining assets",
     )
     problems: list[Problem] = []
     count = len(table.rows)
@@ -318,7 +326,7 @@ def build_mining_dashboard(
     star_core, star_summary = _star_concentration(values, count)
     near_sites = values.near_protected_or_kba(radius_km)
 
-    tiers, per_asset = _asset_results(
+    tiers, per_asset, ecoregions = _asset_results(
         assets, data, located, stated, country_iso3, values, near_sites, star_core
     )
 
@@ -327,9 +335,10 @@ def build_mining_dashboard(
         "summary": _summary(assets, located, tiers),
         "portfolio": _portfolio(assets, located, data, tiers, star_summary),
         "assets": per_asset,
+        "ecoregions": ecoregions,
         "indicators": indicator_catalogue(packs, "mining"),
         "guidance": MINING_GUIDANCE,
-        "warnings": [problem.to_dict() for problem in warnings],
+        **listed_problems("warnings", warnings),
         "method": {
             "radius_km": radius_km,
             "coastal_fallback_km": coastal_fallback_km,
@@ -352,14 +361,16 @@ def _asset_results(
     values: IndicatorValues,
     near_sites: np.ndarray,
     star_core: np.ndarray,
-) -> tuple[list[str], list[dict[str, object]]]:
+) -> tuple[list[str], list[dict[str, object]], dict[str, dict[str, object]]]:
     """Tier every asset and build its JSON result.
 
-    Tier decisions and ecoregion dicts are cached per distinct input, because
-    a portfolio repeats few combinations and 10,000 assets are common.
+    Tier decisions are cached per distinct input, because a portfolio repeats
+    few combinations and 10,000 assets are common. Each ecoregion's details
+    appear once, in the returned table keyed by ``eco_id`` as text, and an
+    asset carries only the id and the name.
     """
     records = data.ecoregions.records
-    eco_dicts: dict[int, dict[str, object]] = {}
+    eco_dicts: dict[str, dict[str, object]] = {}
     decisions: dict[tuple[object, ...], TierDecision] = {}
     eco_index = located.ecoregion.tolist()
     eco_fallback = located.ecoregion_fallback.tolist()
@@ -389,10 +400,12 @@ def _asset_results(
             )
         ecoregion = None
         if eco is not None:
-            if index not in eco_dicts:
-                eco_dicts[index] = eco.to_dict()
+            eco_key = str(eco.eco_id)
+            if eco_key not in eco_dicts:
+                eco_dicts[eco_key] = eco.to_dict()
             ecoregion = {
-                **eco_dicts[index],
+                "eco_id": eco.eco_id,
+                "name": eco.name,
                 "nearest_fallback": eco_fallback[i],
                 "distance_km": eco_km[i],
             }
@@ -428,7 +441,7 @@ def _asset_results(
                 "tier_reasons": decision.reasons,
             }
         )
-    return tiers, results
+    return tiers, results, eco_dicts
 
 
 def _asset_countries(
