@@ -9,6 +9,7 @@ route is finished when its cases are added below.
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import json
 import sys
@@ -44,7 +45,8 @@ def json_body(value: object) -> bytes:
 
 
 def _module(name: str) -> ModuleType:
-    return sys.modules[name]
+    # The biodiversity package is imported on the first biodiversity request.
+    return sys.modules.get(name) or importlib.import_module(name)
 
 
 def raise_deep(error: Exception):
@@ -342,7 +344,7 @@ UPLOAD_ROUTES = [
             "amount": "1000000",
             "country": "CL",
         },
-        ("dashboard_biodiversity", "build_mining_dashboard"),
+        ("nature_risk.biodiversity", "build_mining_dashboard"),
     ),
     UploadRoute(
         "/dashboards/agriculture",
@@ -354,7 +356,7 @@ UPLOAD_ROUTES = [
             "production_tonnes": "50000",
             "amount": "250000",
         },
-        ("dashboard_biodiversity", "build_agriculture_dashboard"),
+        ("nature_risk.biodiversity", "build_agriculture_dashboard"),
     ),
 ]
 for upload_route in UPLOAD_ROUTES:
