@@ -17,10 +17,15 @@ import dashboard_reference
 import dashboard_templates
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from dashboard_openapi import openapi_document, openapi_json, responses, swagger_html
+from dashboard_openapi import (
+    ApiModel,
+    openapi_document,
+    openapi_json,
+    responses,
+    swagger_html,
+)
 from nature_risk.api import create_resolver
 from nature_risk.observability import get_logger, lambda_entry
-from pydantic import BaseModel
 
 logger = get_logger("dashboard")
 app = create_resolver(logger)
@@ -33,7 +38,7 @@ app.include_router(dashboard_biodiversity.router)
 DOCUMENTATION_ROUTE_KEYS = ("GET /openapi.json", "GET /swagger")
 
 
-class HealthStatus(BaseModel):
+class HealthStatus(ApiModel):
     """The function's liveness status."""
 
     status: Literal["ok"]

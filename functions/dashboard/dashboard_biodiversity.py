@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from dashboard_openapi import UploadBody, document_upload, responses
+from dashboard_openapi import ApiModel, UploadBody, document_upload, responses
 from dashboard_templates import register_template
 from dashboard_uploads import read_body
 from nature_risk.api import json_body
 from nature_risk.config import InputLimits
 from nature_risk.knowledge_base import get_knowledge_base
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 router = Router()
 
@@ -55,7 +55,7 @@ AGRICULTURE_TEMPLATE = (
 )
 
 
-class MiningAssetInput(BaseModel):
+class MiningAssetInput(ApiModel):
     """One mining asset. Numbers may be sent as JSON numbers or strings."""
 
     name: str | None = None
@@ -68,13 +68,13 @@ class MiningAssetInput(BaseModel):
     country: str | None = Field(None, description="ISO 2, ISO 3 or an English name.")
 
 
-class MiningDashboardRequest(BaseModel):
+class MiningDashboardRequest(ApiModel):
     """A mining portfolio sent as JSON."""
 
     assets: list[MiningAssetInput]
 
 
-class AgricultureHoldingInput(BaseModel):
+class AgricultureHoldingInput(ApiModel):
     """One agricultural holding: production in tonnes or area in hectares."""
 
     company: str | None = None
@@ -85,13 +85,13 @@ class AgricultureHoldingInput(BaseModel):
     amount: float | str | None = Field(None, description="Exposure, zero or more.")
 
 
-class AgricultureDashboardRequest(BaseModel):
+class AgricultureDashboardRequest(ApiModel):
     """An agriculture portfolio sent as JSON."""
 
     holdings: list[AgricultureHoldingInput]
 
 
-class FileUpload(BaseModel):
+class FileUpload(ApiModel):
     """A browser file upload: the CSV file in the field ``file``."""
 
     file: bytes = Field(json_schema_extra={"format": "binary"})

@@ -15,7 +15,7 @@ import orjson
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from dashboard_openapi import UploadBody, document_upload, responses
+from dashboard_openapi import ApiModel, UploadBody, document_upload, responses
 from dashboard_reference import CodeResolution, ReleaseInfo
 from dashboard_templates import register_template
 from dashboard_uploads import parse_flag, read_upload
@@ -23,7 +23,7 @@ from nature_risk.config import InputLimits
 from nature_risk.knowledge_base import get_knowledge_base
 from nature_risk.natural_capital import DashboardOptions, build_dashboard
 from nature_risk.portfolio_input import natural_capital_template_csv, parse_holdings
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 router = Router()
 
@@ -34,7 +34,7 @@ TAGS = ["Natural capital"]
 # Request models: they document the body, which the layer's parser validates.
 
 
-class HoldingInput(BaseModel):
+class HoldingInput(ApiModel):
     """One holding: an activity code and, optionally, a name and an amount."""
 
     name: str | None = None
@@ -49,7 +49,7 @@ class HoldingInput(BaseModel):
     )
 
 
-class NaturalCapitalOptions(BaseModel):
+class NaturalCapitalOptions(ApiModel):
     """Choices for one dashboard."""
 
     exclude_water_supply: bool = Field(
@@ -61,7 +61,7 @@ class NaturalCapitalOptions(BaseModel):
     )
 
 
-class NaturalCapitalRequest(BaseModel):
+class NaturalCapitalRequest(ApiModel):
     """A portfolio sent as JSON."""
 
     currency: str | None = Field(default=None, description="ISO 4217 code.")
@@ -69,7 +69,7 @@ class NaturalCapitalRequest(BaseModel):
     options: NaturalCapitalOptions | None = None
 
 
-class NaturalCapitalUpload(BaseModel):
+class NaturalCapitalUpload(ApiModel):
     """A browser upload: the CSV file and optional fields."""
 
     file: bytes = Field(json_schema_extra={"format": "binary"})
@@ -82,7 +82,7 @@ class NaturalCapitalUpload(BaseModel):
 # Response models, one per part of the dashboard.
 
 
-class _Closed(BaseModel):
+class _Closed(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
 

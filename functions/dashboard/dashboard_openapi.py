@@ -16,7 +16,7 @@ from typing import Any
 
 import aws_lambda_powertools.event_handler as event_handler
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 TITLE = "Nature-risk screening API"
 API_VERSION = "1.0.0"
@@ -27,7 +27,18 @@ DESCRIPTION = (
 _COMPONENT_REF = "#/components/schemas/{model}"
 
 
-class ErrorProblem(BaseModel):
+class ApiModel(BaseModel):
+    """Base of the API's request and response models.
+
+    With ``defer_build`` pydantic builds a model's validator and schema on its
+    first use instead of at import. Most of these models only document the
+    API, so most cold starts never build them.
+    """
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class ErrorProblem(ApiModel):
     """One thing wrong with the request: where it is and why, never the value."""
 
     reason: str
@@ -35,7 +46,7 @@ class ErrorProblem(BaseModel):
     field: str | None = None
 
 
-class ErrorDetail(BaseModel):
+class ErrorDetail(ApiModel):
     """The failure: a stable code, a sentence and, for input errors, the problems."""
 
     code: str
@@ -45,7 +56,7 @@ class ErrorDetail(BaseModel):
     request_id: str | None = None
 
 
-class ErrorResponse(BaseModel):
+class ErrorResponse(ApiModel):
     """The body of every 4xx and 5xx response the function returns."""
 
     error: ErrorDetail

@@ -6,10 +6,10 @@ from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from dashboard_openapi import responses
+from dashboard_openapi import ApiModel, responses
 from nature_risk import reference
 from nature_risk.knowledge_base import get_knowledge_base
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 router = Router()
 
@@ -17,14 +17,14 @@ TAGS = ["Reference data"]
 DEFAULT_PAGE_SIZE = 50
 
 
-class SubServiceItem(BaseModel):
+class SubServiceItem(ApiModel):
     """A Level-2 ecosystem service under a rated service."""
 
     name: str
     definition: str | None
 
 
-class EcosystemServiceItem(BaseModel):
+class EcosystemServiceItem(ApiModel):
     """A rated ecosystem service with its definition."""
 
     name: str
@@ -33,7 +33,7 @@ class EcosystemServiceItem(BaseModel):
     sub_services: list[SubServiceItem]
 
 
-class EcosystemServiceList(BaseModel):
+class EcosystemServiceList(ApiModel):
     """Every ecosystem service the release rates."""
 
     release: str
@@ -41,14 +41,14 @@ class EcosystemServiceList(BaseModel):
     items: list[EcosystemServiceItem]
 
 
-class PressureItem(BaseModel):
+class PressureItem(ApiModel):
     """A rated pressure on nature with its definition."""
 
     name: str
     definition: str | None
 
 
-class PressureList(BaseModel):
+class PressureList(ApiModel):
     """Every pressure the release rates."""
 
     release: str
@@ -56,14 +56,14 @@ class PressureList(BaseModel):
     items: list[PressureItem]
 
 
-class CodeName(BaseModel):
+class CodeName(ApiModel):
     """One level of the ISIC hierarchy: its code and name (null below the level)."""
 
     code: str | None
     name: str | None
 
 
-class ActivityItem(BaseModel):
+class ActivityItem(ApiModel):
     """An ENCORE economic activity with its ISIC Rev.4 hierarchy."""
 
     model_config = ConfigDict(populate_by_name=True)
@@ -87,7 +87,7 @@ class ActivityItem(BaseModel):
     )
 
 
-class CodeReading(BaseModel):
+class CodeReading(ApiModel):
     """One way an ambiguous code can be read."""
 
     model_config = ConfigDict(extra="forbid")
@@ -99,7 +99,7 @@ class CodeReading(BaseModel):
     activity_count: int
 
 
-class CodeResolution(BaseModel):
+class CodeResolution(ApiModel):
     """The resolution of one code to ENCORE activities, or the reason it failed."""
 
     model_config = ConfigDict(extra="forbid")
@@ -116,7 +116,7 @@ class CodeResolution(BaseModel):
     readings: list[CodeReading] | None = None
 
 
-class ActivityPage(BaseModel):
+class ActivityPage(ApiModel):
     """One page of the activities that match a search."""
 
     release: str
@@ -129,7 +129,7 @@ class ActivityPage(BaseModel):
     items: list[ActivityItem]
 
 
-class ReleaseInfo(BaseModel):
+class ReleaseInfo(ApiModel):
     """The loaded ENCORE release, its licence and the SHA-256 of each file read."""
 
     name: str
