@@ -4,8 +4,9 @@ Each HTTP request becomes a payload-2.0 event (``infra.local.events``) for the
 handler whose route key matches, and the handler's result becomes the HTTP
 response, as API Gateway does it. The server listens on 127.0.0.1 only.
 
-Request bodies, headers and query values are never printed: the access log
-line carries the method, the matched route key, the status and the duration.
+Nothing the client chooses is printed: not the body, headers, query values,
+path or method. The access log line carries the matched route key (from the
+route table, or ``UNROUTED`` when none matched), the status and the duration.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ DEFAULT_PORT = 3000
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 
 _VARIABLE = re.compile(r"\{([A-Za-z0-9_]+)(\+?)\}")
+# The access log's route key for a request that matched no route. The client
+# chooses the method and path, so neither is printed.
+UNROUTED = "UNROUTED"
 
 
 class AuthorizationFailed(Exception):
@@ -154,7 +158,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         started = time.monotonic()
         method = self.command
         target = urlsplit(self.path)
-        route_key = f"{method} (no route)"
+        route_key = UNROUTED
         status = 500
         try:
             status, route_key = self._handle(method, target.path, target.query)
@@ -169,7 +173,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _handle(self, method: str, path: str, query: str) -> tuple[int, str]:
         """Handle one request; return the status and the route key for the log."""
-        unrouted = f"{method} (no route)"
+        unrouted = UNROUTED
         length_header = self.headers.get("Content-Length")
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             return self._reject_unread_body(411, "Length Required"), unrouted
@@ -294,6 +298,13 @@ class LocalApiServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         return f"http://{LOCAL_HOST}:{self.server_port}"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # socketserver prints the traceback, whose message may quote the
+        # request (a malformed header, say), so only the class is printed.
+        error_class = sys.exc_info()[0]
+        name = error_class.__name__ if error_class else "Exception"
+        print(f"request failed: {name}", file=sys.stderr, flush=True)
 
     def start(self) -> None:
         """Serve in a background thread until ``stop``."""

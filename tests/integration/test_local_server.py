@@ -312,6 +312,74 @@ def test_access_log_omits_request_values(capsys: pytest.CaptureFixture[str]) -> 
     assert "secret-value-in-exception" not in logged
 
 
+def test_access_log_omits_client_method(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    routes = RouteTable()
+    routes.add("GET /echo", _echo, function_name="echo")
+    server = LocalApiServer(routes, port=0)
+    server.start()
+    try:
+        unknown_method = _request(server, "ZQXMETHODMARK", "/echo")[0]
+        unknown_path = _request(server, "GET", "/zqx-path-mark?zqx-query-mark=1")[0]
+        bad_length = _request(
+            server, "GET", "/zqx-length-mark", headers=[("Content-Length", "zqx")]
+        )[0]
+    finally:
+        server.stop()
+    output = capsys.readouterr()
+    logged = output.out + output.err
+
+    assert unknown_method == 404
+    assert unknown_path == 404
+    assert bad_length == 400
+    assert logged.count(f"{local_server.UNROUTED} 404") == 2
+    assert f"{local_server.UNROUTED} 400" in logged
+    assert "ZQX" not in logged.upper()
+
+
+def test_warnings_carry_own_service(capsys: pytest.CaptureFixture[str]) -> None:
+    # The local run loads every function into one process; the function
+    # loaded last must not take over the others' warnings.
+    import warnings
+
+    from nature_risk.observability import get_logger, lambda_entry
+
+    def warning_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        warnings.warn("overflow in a test", RuntimeWarning, stacklevel=1)
+        return {"statusCode": 204, "body": ""}
+
+    first = lambda_entry(get_logger("local-first"))(warning_handler)
+    second = lambda_entry(get_logger("local-second"))(warning_handler)
+    routes = RouteTable()
+    routes.add("GET /first", first, function_name="first")
+    routes.add("GET /second", second, function_name="second")
+    server = LocalApiServer(routes, port=0, quiet=True)
+    server.start()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            statuses = [
+                _request(server, "GET", "/first")[0],
+                _request(server, "GET", "/second")[0],
+                _request(server, "GET", "/first")[0],
+            ]
+    finally:
+        server.stop()
+    records = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("{") and '"Warning raised"' in line
+    ]
+
+    assert statuses == [204, 204, 204]
+    assert [record["service"] for record in records] == [
+        "local-first",
+        "local-second",
+        "local-first",
+    ]
+
+
 def test_dashboard_health_over_http(dashboard_server: LocalApiServer) -> None:
     status, headers, payload = _request(dashboard_server, "GET", "/health")
 

@@ -590,6 +590,9 @@ def lambda_entry(
         def guarded(event: Any, context: Any) -> Any:
             started = time.perf_counter()
             _reset_keys(logger, event, context)
+            # The local run loads several functions into one process, so each
+            # invocation sends warnings to its own function's handler.
+            configure_warnings(logger.registered_handler)
             api = is_api_event(event)
             route = event_route(event, known()) if api else SCHEDULED_ROUTE
             failure: Exception | None = None
