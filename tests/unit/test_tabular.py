@@ -246,10 +246,23 @@ def test_header_names_normalised():
     assert table.columns == ["isic_code_rev_4", "montant", "naive"]
 
 
-def test_duplicate_headers_numbered():
-    table = csv_table(b"name,Name,code\r\na,b,c\r\n")
+def test_duplicate_headers_rejected():
+    # The second "Name" column would never be read, so it is reported.
+    with pytest.raises(InputError) as raised:
+        csv_table(b"name,Name,code\r\na,b,c\r\n")
 
-    assert table.columns == ["name", "name_2", "code"]
+    assert [problem.to_dict() for problem in raised.value.problems] == [
+        {
+            "reason": "duplicate column: column 2 has the same header as column 1",
+            "row": 1,
+        }
+    ]
+
+
+def test_blank_headers_numbered():
+    table = csv_table(b"name,,,code\r\na,b,c,d\r\n")
+
+    assert table.columns == ["name", "column_2", "column_3", "code"]
 
 
 def test_normalise_header_examples():
@@ -432,10 +445,37 @@ def test_json_wrong_type_names_field():
     ).encode()
 
     with pytest.raises(InputError) as raised:
-        read_table(body, "application/json", LIMITS, records_field="holdings")
+        read_table(
+            body,
+            "application/json",
+            LIMITS,
+            records_field="holdings",
+            fields=[("code", "amount")],
+        )
 
     fields = [problem.field for problem in raised.value.problems]
     assert fields == ["holdings[1].code", "holdings[2]", "holdings[3].amount"]
+
+
+def test_json_wrong_type_of_unknown_key_names_position():
+    body = json.dumps({"holdings": [{"code": "0111", "Secret": [1]}]}).encode()
+
+    with pytest.raises(InputError) as raised:
+        read_table(
+            body,
+            "application/json",
+            LIMITS,
+            records_field="holdings",
+            fields=[("code",)],
+        )
+
+    assert [problem.to_dict() for problem in raised.value.problems] == [
+        {
+            "reason": "unknown field (key 2 of the object):"
+            " must be a string or a number",
+            "field": "holdings[0]",
+        }
+    ]
 
 
 def test_json_missing_list_names_field():
@@ -493,7 +533,7 @@ def test_multipart_file_field_and_text_fields():
     }
 
 
-def test_multipart_first_file_part_without_file_name():
+def test_multipart_two_files_rejected():
     body = multipart(
         [
             ("upload", "a.csv", b"name,code\r\nFirst,0111\r\n"),
@@ -501,12 +541,13 @@ def test_multipart_first_file_part_without_file_name():
         ]
     )
 
-    table = read_table(body, 'multipart/form-data; boundary="b0und"', LIMITS)
+    with pytest.raises(InputError) as raised:
+        read_table(body, 'multipart/form-data; boundary="b0und"', LIMITS)
 
-    assert cells(table, "name") == ["First"]
+    assert raised.value.problems[0].field == "file"
 
 
-def test_multipart_field_named_file_wins():
+def test_multipart_file_field_and_named_file_rejected():
     body = multipart(
         [
             ("upload", "a.csv", b"name,code\r\nFirst,0111\r\n"),
@@ -514,9 +555,18 @@ def test_multipart_field_named_file_wins():
         ]
     )
 
+    with pytest.raises(InputError) as raised:
+        read_table(body, "multipart/form-data; boundary=b0und", LIMITS)
+
+    assert raised.value.problems[0].reason == "2 files sent, expected 1"
+
+
+def test_multipart_one_named_file_read():
+    body = multipart([("upload", "a.csv", b"name,code\r\nFirst,0111\r\n")])
+
     table = read_table(body, "multipart/form-data; boundary=b0und", LIMITS)
 
-    assert cells(table, "name") == ["Chosen"]
+    assert cells(table, "name") == ["First"]
 
 
 def test_multipart_file_keeps_row_numbers_and_final_crlf():

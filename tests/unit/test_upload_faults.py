@@ -167,3 +167,163 @@ def test_json_body_rejects_non_finite():
         json_body({"total": float("inf")})
     with pytest.raises(ValueError):
         json_body({"share": float("nan")})
+
+
+# Nothing dropped unreported ---------------------------------------------------
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_repeated_header_rejected(dashboard, path):
+    header, row = CSV_BY_PATH[path].splitlines()
+    first = header.split(",")[1]
+    content = f"{header},{first.upper()}\n{row},x\n"
+
+    response = call(dashboard, csv_event(path, content))
+
+    assert response["statusCode"] == 400
+    position = header.count(",") + 2
+    assert problems_of(response) == [
+        {
+            "reason": f"duplicate column: column {position} has the same header"
+            " as column 2",
+            "row": 1,
+        }
+    ]
+
+
+def test_repeated_amount_header_rejected(dashboard):
+    content = "code,amount,amount\n0111,5,6\n"
+
+    response = call(dashboard, csv_event(NATURAL_CAPITAL, content))
+
+    assert response["statusCode"] == 400
+    assert problems_of(response)[0]["reason"] == (
+        "duplicate column: column 3 has the same header as column 2"
+    )
+
+
+def test_json_keys_differing_in_case_rejected(dashboard):
+    payload = {"holdings": [{"code": "0111", "Code": "0112"}]}
+
+    response = call(dashboard, json_event(NATURAL_CAPITAL, payload))
+
+    assert response["statusCode"] == 400
+    assert problems_of(response) == [
+        {
+            "reason": "duplicate field: another key of the object names the same"
+            " field once case and punctuation are ignored",
+            "field": "holdings[0].code",
+        }
+    ]
+
+
+def test_json_key_repeated_exactly_rejected(dashboard):
+    body = b'{"holdings": [{"code": "0111", "code": "0112"}]}'
+    event = csv_event(NATURAL_CAPITAL, body, content_type="application/json")
+
+    response = call(dashboard, event)
+
+    assert response["statusCode"] == 400
+    assert problems_of(response) == [{"reason": "repeated key", "field": "body"}]
+
+
+def test_keys_in_other_records_share_column(dashboard):
+    payload = {"holdings": [{"code": "0111"}, {"Code": "0112"}]}
+
+    response = call(dashboard, json_event(NATURAL_CAPITAL, payload))
+
+    assert response["statusCode"] == 200
+    assert body_of(response)["totals"]["holdings"] == 2
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("second_name", ["file", "other"])
+def test_second_file_part_rejected(dashboard, path, second_name):
+    content = CSV_BY_PATH[path].encode()
+    first_name = "file" if second_name == "file" else "upload"
+    files = {first_name: ("a.csv", content, "text/csv")}
+    event = multipart_event(path, files)
+    body = base64.b64decode(event["body"])
+    boundary = body.split(b"\r\n", 1)[0]
+    extra = (
+        boundary
+        + b'\r\nContent-Disposition: form-data; name="'
+        + second_name.encode()
+        + b'"; filename="b.csv"\r\nContent-Type: text/csv\r\n\r\n'
+        + content
+        + b"\r\n"
+    )
+    event["body"] = base64.b64encode(extra + body).decode()
+
+    response = call(dashboard, event)
+
+    assert response["statusCode"] == 400
+    assert problems_of(response) == [
+        {"reason": "2 files sent, expected 1", "field": "file"}
+    ]
+
+
+def test_repeated_form_field_rejected(dashboard):
+    content = CSV_BY_PATH[NATURAL_CAPITAL].encode()
+    event = multipart_event(NATURAL_CAPITAL, {"file": ("a.csv", content, "text/csv")})
+    body = base64.b64decode(event["body"])
+    boundary = body.split(b"\r\n", 1)[0]
+    field = (
+        boundary + b'\r\nContent-Disposition: form-data; name="currency"\r\n\r\nEUR\r\n'
+    )
+    event["body"] = base64.b64encode(field + field + body).decode()
+
+    response = call(dashboard, event)
+
+    assert response["statusCode"] == 400
+    assert problems_of(response) == [
+        {"reason": "repeated form field", "field": "currency"}
+    ]
+
+
+# Keys from the body never come back -----------------------------------------
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_unknown_json_key_not_echoed(dashboard, path):
+    records_field, record = RECORDS_BY_PATH[path]
+    payload = {records_field: [{**record, "ZQXMARKWVQJ": [1]}]}
+
+    response = call(dashboard, json_event(path, payload))
+
+    assert response["statusCode"] == 400
+    assert "zqxmarkwvqj" not in response["body"].lower()
+    position = len(record) + 1
+    assert problems_of(response) == [
+        {
+            "reason": f"unknown field (key {position} of the object): must be a"
+            " string or a number",
+            "field": f"{records_field}[0]",
+        }
+    ]
+
+
+def test_known_json_key_named(dashboard):
+    payload = {"holdings": [{"code": "0111", "amount": [1]}]}
+
+    response = call(dashboard, json_event(NATURAL_CAPITAL, payload))
+
+    assert problems_of(response) == [
+        {"reason": "must be a string or a number", "field": "holdings[0].amount"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "key"),
+    [(MINING, "latitude"), (MINING, "status"), (AGRICULTURE, "commodity")],
+)
+def test_biodiversity_known_json_key_named(dashboard, path, key):
+    records_field, record = RECORDS_BY_PATH[path]
+    payload = {records_field: [{**record, key: [1]}]}
+
+    response = call(dashboard, json_event(path, payload))
+
+    assert problems_of(response)[0] == {
+        "reason": "must be a string or a number",
+        "field": f"{records_field}[0].{key}",
+    }

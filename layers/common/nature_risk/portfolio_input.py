@@ -142,7 +142,12 @@ def parse_holdings(
     ``PayloadTooLarge`` and ``UnsupportedMediaType``.
     """
     table = read_table(
-        body, content_type, limits, records_field="holdings", numeric=[AMOUNT_ALIASES]
+        body,
+        content_type,
+        limits,
+        records_field="holdings",
+        numeric=[AMOUNT_ALIASES],
+        fields=[CODE_ALIASES, NAME_ALIASES, CURRENCY_ALIASES],
     )
     if len(table.frame) == 0:
         raise InputError(

@@ -67,6 +67,8 @@ CSV_MEDIA_TYPES = frozenset(
 )
 JSON_MEDIA_TYPES = frozenset({"application/json"})
 MULTIPART_MEDIA_TYPE = "multipart/form-data"
+# Text fields of a form upload that a route reads, which problems may name.
+FORM_FIELDS = ("currency", "options", "name", "module")
 ACCEPTED_MEDIA_TYPES_TEXT = "text/csv, application/json or multipart/form-data"
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -168,13 +170,16 @@ def read_table(
     *,
     records_field: str | None = None,
     numeric: Sequence[Sequence[str]] = (),
+    fields: Sequence[Sequence[str]] = (),
 ) -> Table:
     """Read a request body into a ``Table``.
 
     ``records_field`` names the list of records in a JSON object body; without
     it the body's only list-valued field is taken. ``numeric`` lists alias
     groups of columns to read as float64 when every cell is a plain number,
-    which saves a second pass over large files. Raises ``PayloadTooLarge``
+    which saves a second pass over large files. ``fields`` lists the alias
+    groups the caller reads: problems name only these JSON keys, and other
+    keys by their position. Raises ``PayloadTooLarge``
     (body, rows or columns over ``limits``), ``UnsupportedMediaType`` and
     ``InputError``.
     """
@@ -186,7 +191,8 @@ def read_table(
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
 
     if media_type in JSON_MEDIA_TYPES:
-        return _read_json(body, limits, records_field)
+        known = [alias for aliases in (*fields, *numeric) for alias in aliases]
+        return _read_json(body, limits, records_field, known)
     if media_type == MULTIPART_MEDIA_TYPE:
         data, form_fields = _read_multipart(body, content_type)
         table = _read_csv(data, limits, numeric)
@@ -305,6 +311,35 @@ def _sniff(text: str) -> tuple[str, int, list[str], list[list[str]]]:
         chosen_records[blank_before],
         chosen_records[blank_before + 1 :],
     )
+
+
+def _reject_repeated_headers(header: Sequence[str]) -> None:
+    """Reject headers that name the same column twice, whose second copy is unread.
+
+    Headers are compared once normalised (``Amount`` and ``amount`` are the
+    same column). Problems name the columns by position (1 is the first).
+    """
+    first_position: dict[str, int] = {}
+    problems: list[Problem] = []
+    for position, cell in enumerate(header, start=1):
+        name = normalise_header(cell)
+        if not name:
+            continue
+        if name in first_position:
+            problems.append(
+                Problem(
+                    reason=f"duplicate column: column {position} has the same header"
+                    f" as column {first_position[name]}",
+                    row=1,
+                )
+            )
+        else:
+            first_position[name] = position
+    if problems:
+        raise InputError(
+            "The header row names a column twice: rename or remove the copy.",
+            problems,
+        )
 
 
 def _unique_names(raw: Sequence[str]) -> list[str]:
@@ -454,6 +489,7 @@ def _read_csv(
         raise PayloadTooLarge(
             f"The header row has more than the limit of {limits.max_columns} columns."
         )
+    _reject_repeated_headers(header)
     names = _unique_names(header)
     decimal = "," if delimiter == ";" else "."
 
@@ -586,10 +622,34 @@ def _reject_constant(name: str) -> object:
     raise ValueError("NaN and Infinity are not JSON")
 
 
-def _read_json(body: bytes, limits: InputLimits, records_field: str | None) -> Table:
+class _RepeatedKey(ValueError):
+    """An object of the JSON body has the same key twice."""
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise _RepeatedKey
+    return document
+
+
+def _read_json(
+    body: bytes,
+    limits: InputLimits,
+    records_field: str | None,
+    known_fields: Sequence[str],
+) -> Table:
     """Read a JSON body: an object containing a list of records, or a bare list."""
     try:
-        document = json.loads(body, parse_constant=_reject_constant)
+        document = json.loads(
+            body, parse_constant=_reject_constant, object_pairs_hook=_unique_keys
+        )
+    except _RepeatedKey:
+        # json.loads would keep the last value and drop the others unreported.
+        raise InputError(
+            "An object of the JSON body has the same key twice: give each key once.",
+            [Problem(reason="repeated key", field="body")],
+        ) from None
     except json.JSONDecodeError as error:
         raise InputError(
             f"The body is not valid JSON (line {error.lineno}, column {error.colno})."
@@ -636,18 +696,32 @@ def _read_json(body: bytes, limits: InputLimits, records_field: str | None) -> T
                 Problem(reason="must be an object", field=f"{prefix}[{index}]")
             )
             continue
-        for key, value in record.items():
+        seen: set[str] = set()
+        for position, (key, value) in enumerate(record.items(), start=1):
             name = key_names.get(key)
             if name is None:
                 name = normalise_header(key) or "_"
-                if name in key_names.values():
-                    name = f"{name}_{len(key_names) + 1}"
                 key_names[key] = name
                 if len(key_names) > limits.max_columns:
                     raise PayloadTooLarge(
                         f"'{prefix}' entries have more than the limit of "
                         f"{limits.max_columns} fields."
                     )
+            # Keys are named in problems only when the route reads them, so
+            # a key chosen by the caller never comes back in a response.
+            known = _match_column([name], known_fields) is not None
+            located = f"{prefix}[{index}].{name}" if known else f"{prefix}[{index}]"
+            where = "" if known else f"unknown field (key {position} of the object): "
+            if name in seen:
+                problems.append(
+                    Problem(
+                        reason=f"{where}duplicate field: another key of the object"
+                        " names the same field once case and punctuation are ignored",
+                        field=located,
+                    )
+                )
+                continue
+            seen.add(name)
             if value is None:
                 cell = ""
             elif isinstance(value, str):
@@ -658,8 +732,7 @@ def _read_json(body: bytes, limits: InputLimits, records_field: str | None) -> T
             else:  # true, false, an object or a list
                 problems.append(
                     Problem(
-                        reason="must be a string or a number",
-                        field=f"{prefix}[{index}].{name}",
+                        reason=f"{where}must be a string or a number", field=located
                     )
                 )
                 continue
@@ -668,7 +741,7 @@ def _read_json(body: bytes, limits: InputLimits, records_field: str | None) -> T
     if problems:
         cap = limits.max_row_errors
         raise InputError(
-            f"Some entries of '{prefix}' have values of the wrong type.",
+            f"Some entries of '{prefix}' could not be read: see the problems list.",
             problems[:cap],
             truncated=len(problems) > cap,
         )
@@ -735,8 +808,9 @@ def _param(message: Message, name: str) -> str | None:
 def _read_multipart(body: bytes, content_type: str) -> tuple[bytes, dict[str, object]]:
     """Return the uploaded file's bytes and the text fields of a form upload.
 
-    The file is the part named ``file``, else the first part with a file name.
-    File names are user input and are not kept.
+    The file is the part named ``file`` or the one part with a file name.
+    More than one file, or a repeated text field, is rejected. File names are
+    user input and are not kept.
     """
     match = _BOUNDARY.search(content_type)
     if match is None:
@@ -746,21 +820,36 @@ def _read_multipart(body: bytes, content_type: str) -> tuple[bytes, dict[str, ob
         )
     boundary = (match.group(1) or match.group(2)).encode("latin-1", "replace")
 
-    file_part: tuple[Message, bytes] | None = None
-    first_named_file: tuple[Message, bytes] | None = None
+    files: list[tuple[Message, bytes]] = []
     fields: dict[str, object] = {}
+    repeated: list[str] = []
     for part in _split_parts(body, boundary):
         headers, content = _part_headers(part)
         name = _param(headers, "name")
-        has_filename = headers.get_filename() is not None
-        if name == "file":
-            file_part = file_part or (headers, content)
-        elif has_filename:
-            first_named_file = first_named_file or (headers, content)
-        elif name and name not in fields:
+        if name == "file" or headers.get_filename() is not None:
+            files.append((headers, content))
+        elif name in fields:
+            repeated.append(name)
+        elif name:
             fields[name] = _decode_text_field(content)
 
-    chosen = file_part or first_named_file
+    if len(files) > 1:
+        # Reading one file would drop the holdings of the others unreported.
+        raise InputError(
+            "The upload has more than one file: send one portfolio file per request.",
+            [Problem(reason=f"{len(files)} files sent, expected 1", field="file")],
+        )
+    known_repeated = sorted(set(repeated) & set(FORM_FIELDS))
+    if repeated:
+        raise InputError(
+            "The upload repeats a form field: send each field once.",
+            [
+                Problem(reason="repeated form field", field=name)
+                for name in known_repeated
+            ]
+            or [Problem(reason="repeated form field")],
+        )
+    chosen = files[0] if files else None
     if chosen is None:
         raise InputError(
             "The upload has no file: send the portfolio as the form field 'file'.",

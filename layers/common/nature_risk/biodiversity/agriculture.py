@@ -135,6 +135,7 @@ def parse_agriculture_holdings(
         limits,
         records_field=RECORDS_FIELD,
         numeric=(PRODUCTION_ALIASES, AREA_ALIASES, AMOUNT_ALIASES),
+        fields=(COMPANY_ALIASES, COMMODITY_ALIASES, COUNTRY_ALIASES),
     )
     check_row_count(
         len(table.rows),

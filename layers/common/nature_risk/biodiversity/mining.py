@@ -164,6 +164,14 @@ def parse_mining_assets(
         limits,
         records_field=RECORDS_FIELD,
         numeric=(LATITUDE_ALIASES, LONGITUDE_ALIASES),
+        fields=(
+            NAME_ALIASES,
+            COMPANY_ALIASES,
+            COMMODITY_ALIASES,
+            STATUS_ALIASES,
+            AMOUNT_ALIASES,
+            COUNTRY_ALIASES,
+        ),
     )
     check_row_count(
         len(table.rows),
