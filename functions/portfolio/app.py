@@ -74,7 +74,8 @@ def _page_size() -> int:
     if raw is None:
         return min(DEFAULT_PAGE_SIZE, PORTFOLIO_LIMITS.max_page_size)
     maximum = PORTFOLIO_LIMITS.max_page_size
-    if not raw.isdecimal() or not 1 <= int(raw) <= maximum:
+    # isdecimal() alone also takes non-ASCII digits, which int() reads.
+    if not (raw.isascii() and raw.isdecimal()) or not 1 <= int(raw) <= maximum:
         raise InputError(
             f"limit must be a whole number from 1 to {maximum}.",
             [Problem(field="limit", reason=f"not a whole number from 1 to {maximum}")],

@@ -167,7 +167,7 @@ def test_list_is_paginated(portfolio_function: ModuleType) -> None:
     assert seen == ids
 
 
-@pytest.mark.parametrize("limit", ["0", "101", "-1", "two", "1.5"])
+@pytest.mark.parametrize("limit", ["0", "101", "-1", "two", "1.5", "\u0665", "1_0"])
 def test_list_bad_limit_rejected(portfolio_function: ModuleType, limit: str) -> None:
     response = call(
         portfolio_function,

@@ -327,3 +327,50 @@ def test_biodiversity_known_json_key_named(dashboard, path, key):
         "reason": "must be a string or a number",
         "field": f"{records_field}[0].{key}",
     }
+
+
+# Number parsing ---------------------------------------------------------------
+
+LENIENT_NUMBERS = ["4_5", "\u0664\u0665", "nan", "inf", "-Infinity", "0x10", "\u00a045"]
+
+
+@pytest.mark.parametrize("cell", LENIENT_NUMBERS)
+@pytest.mark.parametrize("source", ["csv", "json"])
+def test_coordinate_not_a_number(dashboard, cell, source):
+    if source == "csv":
+        content = f"latitude,longitude\n{cell},-69.07\n-24.27,-69.07\n"
+        event = csv_event(MINING, content)
+        where = {"row": 2, "field": "latitude"}
+    else:
+        assets = [{"latitude": cell, "longitude": -69.07}]
+        event = json_event(MINING, {"assets": assets})
+        where = {"field": "assets[0].latitude"}
+
+    response = call(dashboard, event)
+
+    assert response["statusCode"] == 400
+    assert problems_of(response) == [{"reason": "not a number", **where}]
+
+
+def test_coordinate_infinity_in_numeric_column(dashboard):
+    # Plain numbers in the first rows send the column to pandas' float reader.
+    rows = "".join("-24.27,-69.07\n" for _ in range(60))
+    content = f"latitude,longitude\n{rows}inf,-69.07\n"
+
+    response = call(dashboard, csv_event(MINING, content))
+
+    assert problems_of(response) == [
+        {"reason": "not a number", "row": 62, "field": "latitude"}
+    ]
+
+
+@pytest.mark.parametrize("path", [MINING, AGRICULTURE])
+@pytest.mark.parametrize("cell", ["4_5", "\u0664\u0665", "nan", "inf"])
+def test_biodiversity_amount_not_a_number(dashboard, path, cell):
+    header, row = CSV_BY_PATH[path].splitlines()
+    content = f"{header}\n{row[:-1]}{cell}\n"
+
+    response = call(dashboard, csv_event(path, content))
+
+    assert response["statusCode"] == 400
+    assert [problem["field"] for problem in problems_of(response)] == ["amount"]

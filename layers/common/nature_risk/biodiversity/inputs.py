@@ -19,6 +19,7 @@ from nature_risk.errors import InputError, Problem
 from nature_risk.tabular import Table, find_column
 
 _LIST_INDEX = re.compile(r"\[(\d+)\]")
+_DECIMAL = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,11 @@ def number_column(
     if series.dtype.kind == "f":
         values = series.to_numpy(dtype=float).copy()
         cells: list[str | None] = [None] * len(values)
+        # pandas reads "inf" as a number. A non-blank cell text makes its NaN
+        # "not a number" below.
+        for index in np.flatnonzero(np.isinf(values)).tolist():
+            cells[index] = "inf"
+            values[index] = np.nan
     else:
         cells = series.astype(str).tolist()
         values = np.array([_to_float(cell, table.decimal) for cell in cells])
@@ -102,13 +108,17 @@ def number_column(
 
 
 def _to_float(cell: str, decimal: str) -> float:
-    text = cell.strip().replace("\u2212", "-")
+    """Read a plain signed decimal number; NaN for anything else.
+
+    ``float()`` alone would also take ``4_5``, non-ASCII digits, ``nan`` and
+    ``inf``, so the text must match an ASCII decimal first.
+    """
+    text = cell.strip(" \t").replace("\u2212", "-")
     if decimal == ",":
         text = text.replace(",", ".")
-    try:
-        value = float(text)
-    except ValueError:
+    if not _DECIMAL.fullmatch(text):
         return math.nan
+    value = float(text)
     return value if math.isfinite(value) else math.nan
 
 
