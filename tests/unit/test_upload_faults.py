@@ -374,3 +374,126 @@ def test_biodiversity_amount_not_a_number(dashboard, path, cell):
 
     assert response["statusCode"] == 400
     assert [problem["field"] for problem in problems_of(response)] == ["amount"]
+
+
+# Currencies written in amount cells -------------------------------------------
+
+
+def test_mixed_cell_currencies_rejected(dashboard):
+    content = "code,amount\n0111,5 USD\n0112,7 EUR\n"
+
+    response = call(dashboard, csv_event(NATURAL_CAPITAL, content))
+
+    assert response["statusCode"] == 400
+    assert problems_of(response) == [
+        {
+            "reason": "the amount's currency differs from the currency of an"
+            " earlier amount",
+            "row": 3,
+            "field": "amount",
+        }
+    ]
+
+
+@pytest.mark.parametrize("declared", ["column", "form", "json"])
+def test_cell_currency_other_than_portfolio_rejected(dashboard, declared):
+    if declared == "column":
+        event = csv_event(NATURAL_CAPITAL, "code,amount,currency\n0111,5 USD,EUR\n")
+        where = {"row": 2, "field": "amount"}
+    elif declared == "form":
+        content = b"code,amount\n0111,5 USD\n"
+        event = multipart_event(
+            NATURAL_CAPITAL,
+            {"file": ("a.csv", content, "text/csv")},
+            {"currency": "EUR"},
+        )
+        where = {"row": 2, "field": "amount"}
+    else:
+        payload = {"currency": "EUR", "holdings": [{"code": "0111", "amount": "5 USD"}]}
+        event = json_event(NATURAL_CAPITAL, payload)
+        where = {"field": "holdings[0].amount"}
+
+    response = call(dashboard, event)
+
+    assert response["statusCode"] == 400
+    assert problems_of(response) == [
+        {
+            "reason": "the amount's currency differs from the portfolio's currency",
+            **where,
+        }
+    ]
+
+
+@pytest.mark.parametrize("cell", ["5 XYZ", "5 ABC"])
+def test_unknown_cell_currency_rejected(dashboard, cell):
+    content = f"code,amount\n0111,{cell}\n"
+
+    response = call(dashboard, csv_event(NATURAL_CAPITAL, content))
+
+    assert response["statusCode"] == 400
+    assert [problem["row"] for problem in problems_of(response)] == [2]
+
+
+@pytest.mark.parametrize(
+    ("cells", "currency"),
+    [
+        (["€ 5", "7 EUR", "1.234,56 €"], "EUR"),
+        (["US$5", "$7", "7 usd"], "USD"),
+        (["$5", "$7"], None),
+        (["R$ 5", "7 BRL"], "BRL"),
+        (["5", "7 GBP"], "GBP"),
+    ],
+)
+def test_same_currency_cells_accepted(dashboard, cells, currency):
+    holdings = [
+        {"code": code, "amount": cell}
+        for code, cell in zip(("0111", "0112", "0113"), cells, strict=False)
+    ]
+
+    response = call(dashboard, json_event(NATURAL_CAPITAL, {"holdings": holdings}))
+
+    assert response["statusCode"] == 200
+    assert body_of(response)["currency"] == currency
+
+
+def test_dollar_symbol_matches_declared_dollar_currency(dashboard):
+    content = "code,amount,currency\n0111,$5,CAD\n0112,C$7,CAD\n"
+
+    response = call(dashboard, csv_event(NATURAL_CAPITAL, content))
+
+    assert response["statusCode"] == 200
+    assert body_of(response)["currency"] == "CAD"
+
+
+@pytest.mark.parametrize("path", [MINING, AGRICULTURE])
+def test_biodiversity_mixed_cell_currencies_rejected(dashboard, path):
+    header, row = CSV_BY_PATH[path].splitlines()
+    content = f"{header}\n{row} USD\n{row} EUR\n"
+
+    response = call(dashboard, csv_event(path, content))
+
+    assert response["statusCode"] == 400
+    assert problems_of(response) == [
+        {
+            "reason": "the amount's currency differs from the currency of an"
+            " earlier amount",
+            "row": 3,
+            "field": "amount",
+        }
+    ]
+
+
+@pytest.mark.parametrize("cell", ["10 EUR", "€10"])
+def test_quantity_with_currency_rejected(dashboard, cell):
+    content = f"company,commodity,country,area_hectares\nfoo,wheat,FR,{cell}\n"
+
+    response = call(dashboard, csv_event(AGRICULTURE, content))
+
+    assert response["statusCode"] == 400
+    assert problems_of(response) == [
+        {
+            "reason": "a quantity cannot have a currency",
+            "row": 2,
+            "field": "area_hectares",
+        }
+    ]

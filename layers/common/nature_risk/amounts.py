@@ -476,3 +476,132 @@ def parse_currency(value: object) -> str | None:
         return None
     code = value.strip().upper()
     return code if code in ISO_4217_CODES else None
+
+
+# ISO 4217 codes that a currency symbol may stand for. "$" is written for
+# dollars and pesos; a prefix (US$, R$) narrows it.
+_DOLLAR_CODES = frozenset(
+    """
+    USD CAD AUD NZD SGD HKD TWD MXN ARS CLP COP CUP DOP UYU BSD BBD BZD BMD BND
+    KYD FJD GYD JMD LRD NAD SBD SRD TTD XCD NIO TOP
+    """.split()
+)
+SYMBOL_CODES: dict[str, frozenset[str]] = {
+    "€": frozenset({"EUR"}),
+    "£": frozenset({"GBP", "EGP", "FKP", "GIP", "SHP", "SSP", "SYP", "LBP"}),
+    "¥": frozenset({"JPY", "CNY"}),
+    "₹": frozenset({"INR"}),
+    "₽": frozenset({"RUB"}),
+    "₩": frozenset({"KRW", "KPW"}),
+    "₺": frozenset({"TRY"}),
+    "₪": frozenset({"ILS"}),
+    "₫": frozenset({"VND"}),
+    "$": _DOLLAR_CODES,
+    "¢": _DOLLAR_CODES,
+    "US$": frozenset({"USD"}),
+    "R$": frozenset({"BRL"}),
+    "C$": frozenset({"CAD", "NIO"}),
+    "CA$": frozenset({"CAD"}),
+    "A$": frozenset({"AUD"}),
+    "AU$": frozenset({"AUD"}),
+    "NZ$": frozenset({"NZD"}),
+    "HK$": frozenset({"HKD"}),
+    "S$": frozenset({"SGD"}),
+    "NT$": frozenset({"TWD"}),
+    "MX$": frozenset({"MXN"}),
+}
+_CURRENCY_TOKEN = re.compile(
+    rf"[A-Za-z]{{0,3}}[{_SYMBOLS}]|(?<![A-Za-z])[A-Za-z]{{3}}(?![A-Za-z])"
+)
+# Characters that can start a currency token. The letter e alone is left out
+# because exponents (1e6) use it and a code has three letters.
+_CURRENCY_HINT = re.compile(rf"[A-DF-Za-df-z{_SYMBOLS}]")
+REASON_OTHER_CURRENCY = "the amount's currency differs from the portfolio's currency"
+REASON_QUANTITY_CURRENCY = "a quantity cannot have a currency"
+REASON_MIXED_CURRENCY = (
+    "the amount's currency differs from the currency of an earlier amount"
+)
+
+
+def _token_codes(text: str) -> frozenset[str] | None:
+    """Return the ISO codes the currency written in an amount may be, or None."""
+    match = _CURRENCY_TOKEN.search(text)
+    if match is None:
+        return None
+    token = match.group(0)
+    if token.isalpha():
+        code = token.upper()
+        return frozenset({code}) if code in ISO_4217_CODES else None
+    upper = token.upper()
+    return SYMBOL_CODES.get(upper) or SYMBOL_CODES.get(upper[-1])
+
+
+def _cell_codes(
+    values: Sequence[object] | pd.Series,
+) -> tuple[np.ndarray, list[frozenset[str] | None]] | None:
+    """Map cells to the currency codes they name; None when no cell names one."""
+    series = values if isinstance(values, pd.Series) else pd.Series(values)
+    if series.dtype.kind == "f" or len(series) == 0:
+        return None
+    positions, distinct = pd.factorize(series.to_numpy(dtype=object))
+    texts = [str(text) for text in distinct]
+    if not _CURRENCY_HINT.search("\n".join(texts)):
+        return None
+    return positions, [_token_codes(text) for text in texts]
+
+
+def reject_currencies(
+    values: Sequence[object] | pd.Series, rows: Sequence[int] | np.ndarray, field: str
+) -> list[Problem]:
+    """List the cells of a quantity column (tonnes, hectares) that name a currency."""
+    cells = _cell_codes(values)
+    if cells is None:
+        return []
+    positions, codes_of = cells
+    rows = np.asarray(rows, dtype=np.int64)
+    return [
+        Problem(REASON_QUANTITY_CURRENCY, int(rows[index]), field)
+        for index in np.flatnonzero(positions >= 0).tolist()
+        if codes_of[positions[index]] is not None
+    ]
+
+
+def check_amount_currencies(
+    values: Sequence[object] | pd.Series,
+    rows: Sequence[int] | np.ndarray,
+    field: str,
+    currency: str | None,
+) -> tuple[str | None, list[Problem]]:
+    """Check the currencies written in amount cells (``5 USD``, ``€ 5``).
+
+    Every cell that names a currency must name ``currency`` or, without one,
+    the same currency as the other cells, because amounts in different
+    currencies cannot be added. A symbol matches each code it may stand for
+    (``$`` matches USD and CAD). Returns the portfolio's currency, which the
+    cells decide when ``currency`` is None and they name exactly one code,
+    and a problem for each cell that differs.
+    """
+    cells = _cell_codes(values)
+    if cells is None:
+        return currency, []
+    positions, codes_of = cells
+
+    expected = frozenset({currency}) if currency else None
+    problems: list[Problem] = []
+    rows = np.asarray(rows, dtype=np.int64)
+    for index in np.flatnonzero(positions >= 0).tolist():
+        codes = codes_of[positions[index]]
+        if codes is None:
+            continue
+        if expected is None:
+            expected = codes
+            continue
+        common = expected & codes
+        if not common:
+            reason = REASON_OTHER_CURRENCY if currency else REASON_MIXED_CURRENCY
+            problems.append(Problem(reason, int(rows[index]), field))
+        else:
+            expected = common
+    if currency is None and expected is not None and len(expected) == 1:
+        currency = next(iter(expected))
+    return currency, problems

@@ -3,7 +3,9 @@
 CSV and multipart uploads have one row per holding with a code column and
 optional name and amount columns (common header names are recognised, see
 ``CODE_ALIASES``, ``NAME_ALIASES`` and ``AMOUNT_ALIASES``). A ``currency``
-column, or the form field ``currency``, gives the amounts' currency.
+column, or the form field ``currency``, gives the amounts' currency. A
+currency written in an amount cell (``5 USD``, ``€ 5``) must match it, or
+without one match the other cells, and then gives the currency itself.
 
 The JSON form is::
 
@@ -35,7 +37,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from nature_risk.amounts import parse_amounts, parse_currency
+from nature_risk.amounts import (
+    check_amount_currencies,
+    parse_amounts,
+    parse_currency,
+)
 from nature_risk.config import InputLimits
 from nature_risk.errors import InputError, Problem
 from nature_risk.tabular import Table, find_column, read_table, whitespace_rows
@@ -192,6 +198,11 @@ def parse_holdings(
     problems += amount_problems
     currency, currency_problems = _read_currency(table, amount_column)
     problems += currency_problems
+    if amount_column is not None and not currency_problems:
+        currency, cell_problems = check_amount_currencies(
+            table.frame[amount_column], table.rows, "amount", currency
+        )
+        problems += table.relocate(cell_problems)
     options, option_problems = _read_options(table.form_fields.get("options"))
     problems += option_problems
 

@@ -17,7 +17,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nature_risk.amounts import parse_amounts
+from nature_risk.amounts import (
+    check_amount_currencies,
+    parse_amounts,
+    reject_currencies,
+)
 from nature_risk.biodiversity.crops import all_commodities
 from nature_risk.biodiversity.data import BiodiversityData, CountryProfile
 from nature_risk.biodiversity.ecoregions import NNH_CATEGORIES
@@ -204,6 +208,13 @@ def _numbers(
     values, found = parse_amounts(
         table.frame[column], table.rows, field, decimal=table.decimal
     )
+    if field == "amount":
+        # Amounts in different currencies cannot be added up.
+        found += check_amount_currencies(table.frame[column], table.rows, field, None)[
+            1
+        ]
+    else:
+        found += reject_currencies(table.frame[column], table.rows, field)
     problems.extend(table.relocate(found))
     return np.asarray(values, dtype=float)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nature_risk.amounts import parse_amounts
+from nature_risk.amounts import check_amount_currencies, parse_amounts
 from nature_risk.biodiversity.data import BiodiversityData, Locations
 from nature_risk.biodiversity.ecoregions import NATURE_IMPERILED, NNH_CATEGORIES
 from nature_risk.biodiversity.indicators import (
@@ -262,7 +262,11 @@ def _amounts(table: Table, problems: list[Problem], count: int) -> np.ndarray:
     values, amount_problems = parse_amounts(
         table.frame[column], table.rows, "amount", decimal=table.decimal
     )
-    problems.extend(table.relocate(amount_problems))
+    # Amounts in different currencies cannot be added up.
+    _, currency_problems = check_amount_currencies(
+        table.frame[column], table.rows, "amount", None
+    )
+    problems.extend(table.relocate(amount_problems + currency_problems))
     return np.asarray(values, dtype=float)
 
 
