@@ -20,7 +20,7 @@ REQUIREMENTS := layers/common/requirements.txt requirements-dev.txt
 .PHONY: help venv system-deps check-data run test unit lint rds-ca-bundle build bench restore migrate openapi clean
 
 help:
-	@echo "make run    start the local API on http://127.0.0.1:3000"
+	@echo "make run    start the local API on http://127.0.0.1:3000 (PORT=N for another port)"
 	@echo "make test   install everything and run the whole test suite"
 	@echo "make lint   ruff, cfn-lint and checkov"
 	@echo "make build  sam build (no Docker)"
@@ -47,8 +47,9 @@ system-deps:
 check-data:
 	@test -n "$(ENCORE_KB_DIR)" || { echo "ENCORE_KB_DIR is not set: download an ENCORE release and point ENCORE_KB_DIR at its folder (see README)"; exit 1; }
 
+# PORT=N serves on another port, e.g. beside a run on 3000.
 run: venv system-deps check-data
-	$(BIN)/python -m infra.local.run
+	$(BIN)/python -m infra.local.run $(if $(PORT),--port $(PORT))
 
 unit: venv check-data
 	$(BIN)/python -m pytest tests/unit

@@ -8,6 +8,7 @@ AWS variables of this process, so the functions find both as in AWS.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,9 @@ def start_local_backends(workdir: Path) -> LocalBackends:
             connection.close()
 
         aws_port = free_port()
+        # werkzeug, which serves moto, prints an access line for every AWS
+        # call the functions make; warnings and errors still show.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         aws = ThreadedMotoServer(ip_address=HOST, port=aws_port, verbose=False)
         aws.start()
     except BaseException:

@@ -1,16 +1,25 @@
 """Start the local API: ``python -m infra.local.run [--port N]`` (``make run``).
 
 Every function's real handler runs in this process behind
-``infra.local.server``. Stop it with Ctrl+C.
+``infra.local.server``. The ENCORE release and the biodiversity data load
+before anything starts, so a broken release stops start-up with its file,
+row and column. Each run keeps its state (PostgreSQL, certificates) in its
+own folder under ``.local/``, so two runs on different ports do not clash.
+Ctrl+C, SIGINT or SIGTERM stop PostgreSQL and moto and remove that folder.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
+import shutil
 import signal
 import sys
+import tempfile
+from collections.abc import MutableMapping
 from pathlib import Path
+from types import FrameType
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Lambda puts the layer's packages on the path; the local run does the same.
@@ -28,6 +37,14 @@ from infra.local.signin import LocalSignIn  # noqa: E402
 from tests.functions import load_function  # noqa: E402
 
 LOCAL_STATE_DIR = REPO_ROOT / ".local"
+# The data folders and their defaults next to the checkout, as in the Makefile.
+SHARED_DATA_ROOT = REPO_ROOT.parent / "shared"
+DATA_FOLDERS = {"ENCORE_KB_DIR": "encore", "BIODIVERSITY_DATA_DIR": "biodiversity"}
+
+
+class StartupError(RuntimeError):
+    """The local run cannot start; the message states what to fix."""
+
 
 EXAMPLE_PORTFOLIO = REPO_ROOT / "examples" / "portfolio.csv"
 
@@ -74,6 +91,53 @@ def example_curl(url: str) -> str:
     )
 
 
+def set_data_folders(
+    environ: MutableMapping[str, str], shared_root: Path = SHARED_DATA_ROOT
+) -> None:
+    """Default each unset data folder variable to ``shared_root``, as make does.
+
+    Raises ``StartupError`` naming every variable that is still unset.
+    """
+    for variable, folder in DATA_FOLDERS.items():
+        if not environ.get(variable) and (shared_root / folder).is_dir():
+            environ[variable] = str((shared_root / folder).resolve())
+    missing = [variable for variable in DATA_FOLDERS if not environ.get(variable)]
+    if missing:
+        raise StartupError(
+            f"{' and '.join(missing)} not set and no default folder under "
+            f"{shared_root}: point each at its data folder (see README)"
+        )
+
+
+def load_reference_data() -> None:
+    """Load the ENCORE release and the biodiversity data, as the functions will.
+
+    Raises ``StartupError`` with the loader's message, which names the file,
+    row and column of the first problem in a release.
+    """
+    from nature_risk.biodiversity import LayerPackError, get_biodiversity
+    from nature_risk.config import ConfigurationError
+    from nature_risk.encore_files import KnowledgeBaseError
+    from nature_risk.knowledge_base import get_knowledge_base
+
+    try:
+        get_knowledge_base()
+    except (ConfigurationError, KnowledgeBaseError) as error:
+        raise StartupError(f"invalid ENCORE release (ENCORE_KB_DIR): {error}") from None
+    try:
+        get_biodiversity()
+    except (ConfigurationError, LayerPackError, OSError, ValueError) as error:
+        raise StartupError(
+            "invalid biodiversity data (BIODIVERSITY_DATA_DIR or "
+            f"BIODIVERSITY_PACKS_DIR): {error}"
+        ) from None
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    # Raised in the main thread, so serve_forever ends through the cleanup.
+    raise SystemExit(0)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run the API locally on 127.0.0.1.")
     parser.add_argument(
@@ -85,27 +149,52 @@ def main(argv: list[str] | None = None) -> None:
     arguments = parser.parse_args(argv)
 
     # SIGTERM (kill, a process manager) exits through the cleanup below, as
-    # Ctrl+C does, so the local PostgreSQL and moto stop with the server.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-    LOCAL_STATE_DIR.mkdir(exist_ok=True)
-    backends = start_local_backends(LOCAL_STATE_DIR)
-    routes = build_routes()
-    add_portfolio_routes(routes, LocalSignIn())
-    server = LocalApiServer(routes, port=arguments.port)
-    print(f"Local API on {server.url}")
-    print(f"API documentation: {server.url}/swagger")
-    print("Try (from the repository root):")
-    print(f"  {example_curl(server.url)}")
-    print("Sign in locally, then use the token on /portfolios:")
-    print(f'  curl -sS -X POST {server.url}/local/sign-in -d \'{{"user": "alice"}}\'')
-    print(f"PostgreSQL (TLS only) on {backends.postgres.host}:{backends.postgres.port}")
+    # Ctrl+C does. A shell starts a background job with SIGINT ignored, so
+    # SIGINT gets Python's handler back explicitly.
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        set_data_folders(os.environ)
+        load_reference_data()
+    except StartupError as error:
+        sys.exit(f"Local API not started: {error}")
+    try:
+        # Bound now, so a port in use stops the run before PostgreSQL starts.
+        # Nothing is served until the routes are in place.
+        server = LocalApiServer(RouteTable(), port=arguments.port)
+    except OSError as error:
+        sys.exit(
+            f"Local API not started: port {arguments.port} on 127.0.0.1 is not "
+            f"available ({error.strerror}); choose another with --port N "
+            "(make run PORT=N)"
+        )
+
+    LOCAL_STATE_DIR.mkdir(exist_ok=True)
+    state_dir = Path(tempfile.mkdtemp(prefix="run-", dir=LOCAL_STATE_DIR))
+    backends = None
+    try:
+        backends = start_local_backends(state_dir)
+        server.routes = build_routes()
+        add_portfolio_routes(server.routes, LocalSignIn())
+        print(f"Local API on {server.url}")
+        print(f"API documentation: {server.url}/swagger")
+        print("Try (from the repository root):")
+        print(f"  {example_curl(server.url)}")
+        print("Sign in locally, then use the token on /portfolios:")
+        print(
+            f'  curl -sS -X POST {server.url}/local/sign-in -d \'{{"user": "alice"}}\''
+        )
+        postgres = backends.postgres
+        print(f"PostgreSQL (TLS only) on {postgres.host}:{postgres.port}")
+        print(f"State folder (removed on exit): {state_dir}", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         print("Stopped.")
     finally:
         server.server_close()
-        backends.stop()
+        if backends is not None:
+            backends.stop()
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

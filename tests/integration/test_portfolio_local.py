@@ -2,6 +2,8 @@
 
 The local backends (TLS-only PostgreSQL, moto's Secrets Manager) and the local
 API server start on 127.0.0.1; requests carry tokens from the local sign-in.
+The last tests start ``python -m infra.local.run`` itself, to check start-up
+checks, two runs side by side and stopping on SIGTERM and SIGINT.
 """
 
 from __future__ import annotations
@@ -9,6 +11,13 @@ from __future__ import annotations
 import base64
 import json
 import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -18,7 +27,12 @@ from typing import Any
 import pytest
 
 from infra.local.backends import start_local_backends
-from infra.local.run import add_portfolio_routes
+from infra.local.run import (
+    REPO_ROOT,
+    StartupError,
+    add_portfolio_routes,
+    set_data_folders,
+)
 from infra.local.server import AuthorizationFailed, LocalApiServer, RouteTable
 from infra.local.signin import LocalSignIn
 
@@ -161,3 +175,142 @@ def test_sign_in_rejects_alg_none() -> None:
     claims = provider.issue("alice").split(".")[1]
     with pytest.raises(AuthorizationFailed):
         provider.verify(f"{header.decode()}.{claims}.")
+
+
+READY_PREFIX = "State folder (removed on exit): "
+START_TIMEOUT_SECONDS = 120
+
+
+class LocalRun:
+    """``python -m infra.local.run --port 0`` in a child process."""
+
+    def __init__(self, environment: dict[str, str], *, ignore_sigint: bool) -> None:
+        def ignore() -> None:
+            # A shell starts background jobs with SIGINT ignored.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "infra.local.run", "--port", "0"],
+            cwd=REPO_ROOT,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            preexec_fn=ignore if ignore_sigint else None,  # noqa: PLW1509
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.url = self.postgres_port = self.state_dir = None
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while self.state_dir is None:
+            line = self.lines.get(timeout=max(deadline - time.monotonic(), 0.1))
+            if line.startswith("Local API on "):
+                self.url = line.removeprefix("Local API on ").strip()
+            elif line.startswith("PostgreSQL (TLS only) on "):
+                self.postgres_port = int(line.rsplit(":", 1)[1])
+            elif line.startswith(READY_PREFIX):
+                self.state_dir = Path(line.removeprefix(READY_PREFIX).strip())
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+
+    def stop(self, signum: int) -> int:
+        self.process.send_signal(signum)
+        return self.process.wait(timeout=60)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+
+def port_accepts(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(2)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture
+def run_environment(encore_dir: Path, biodiversity_dir: Path) -> dict[str, str]:
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DB_", "AWS_"))
+    }
+    environment["ENCORE_KB_DIR"] = str(encore_dir)
+    environment["BIODIVERSITY_DATA_DIR"] = str(biodiversity_dir)
+    return environment
+
+
+def test_two_runs_then_signals_stop(run_environment) -> None:
+    first = LocalRun(run_environment, ignore_sigint=True)
+    try:
+        second = LocalRun(run_environment, ignore_sigint=False)
+        try:
+            assert first.state_dir != second.state_dir
+            # Starting the second run must leave the first one's database usable.
+            token = sign_in(first.url, "alice")
+            assert request(f"{first.url}/portfolios", "GET", token=token)[0] == 200
+
+            assert second.stop(signal.SIGTERM) == 0
+            assert not port_accepts(second.postgres_port)
+            assert not second.state_dir.exists()
+            assert request(f"{first.url}/portfolios", "GET", token=token)[0] == 200
+        finally:
+            second.kill()
+
+        # SIGINT stops a run started with SIGINT ignored (a background job).
+        assert first.stop(signal.SIGINT) == 0
+        assert not port_accepts(first.postgres_port)
+        assert not first.state_dir.exists()
+    finally:
+        first.kill()
+
+
+def test_broken_release_stops_start(run_environment, tmp_path: Path) -> None:
+    run_environment["ENCORE_KB_DIR"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "infra.local.run", "--port", "0"],
+        cwd=REPO_ROOT,
+        env=run_environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert "ENCORE_KB_DIR" in result.stderr
+    assert "ENCORE files/" in result.stderr
+    assert "Local API on" not in result.stdout
+
+
+def test_data_folders_default_to_shared(tmp_path: Path) -> None:
+    (tmp_path / "encore").mkdir()
+    (tmp_path / "biodiversity").mkdir()
+    environment: dict[str, str] = {}
+
+    set_data_folders(environment, tmp_path)
+
+    assert environment["ENCORE_KB_DIR"] == str(tmp_path / "encore")
+    assert environment["BIODIVERSITY_DATA_DIR"] == str(tmp_path / "biodiversity")
+
+
+def test_data_folders_set_are_kept(tmp_path: Path) -> None:
+    (tmp_path / "encore").mkdir()
+    (tmp_path / "biodiversity").mkdir()
+    environment = {"ENCORE_KB_DIR": "/chosen/encore"}
+
+    set_data_folders(environment, tmp_path)
+
+    assert environment["ENCORE_KB_DIR"] == "/chosen/encore"
+
+
+def test_data_folders_missing_named(tmp_path: Path) -> None:
+    with pytest.raises(StartupError) as raised:
+        set_data_folders({}, tmp_path)
+
+    assert "ENCORE_KB_DIR" in str(raised.value)
+    assert "BIODIVERSITY_DATA_DIR" in str(raised.value)
