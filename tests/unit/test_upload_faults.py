@@ -497,3 +497,137 @@ def test_quantity_with_currency_rejected(dashboard, cell):
             "field": "area_hectares",
         }
     ]
+
+
+# One rule for every route and every way of sending ------------------------------
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("source", ["csv", "json"])
+def test_no_records_rejected(dashboard, path, source):
+    records_field, _ = RECORDS_BY_PATH[path]
+    if source == "csv":
+        event = csv_event(path, CSV_BY_PATH[path].splitlines()[0] + "\n")
+        where = {}
+    else:
+        event = json_event(path, {records_field: []})
+        where = {"field": records_field}
+
+    response = call(dashboard, event)
+
+    assert response["statusCode"] == 400
+    what = "assets" if path == MINING else "holdings"
+    assert problems_of(response) == [{"reason": f"no {what}", **where}]
+
+
+@pytest.mark.parametrize(
+    ("charset", "codec"),
+    [
+        ("utf-16le", "utf-16-le"),
+        ("UTF-16BE", "utf-16-be"),
+        ("utf-16", "utf-16-le"),
+        ("windows-1252", "cp1252"),
+        ("iso-8859-1", "latin-1"),
+        ('"utf-8"', "utf-8"),
+    ],
+)
+@pytest.mark.parametrize("path", PATHS)
+def test_charset_parameter_honoured(dashboard, path, charset, codec):
+    header, row = CSV_BY_PATH[path].splitlines()
+    content = f"{header}\n{row.replace('foo', 'Caf\u00e9')}\n".encode(codec)
+    event = csv_event(path, content, content_type=f"text/csv; charset={charset}")
+
+    response = call(dashboard, event)
+
+    assert response["statusCode"] == 200
+
+
+def test_charset_of_file_part_honoured(dashboard):
+    content = CSV_BY_PATH[NATURAL_CAPITAL].encode("utf-16-le")
+    files = {"file": ("a.csv", content, "text/csv; charset=utf-16le")}
+
+    response = call(dashboard, multipart_event(NATURAL_CAPITAL, files))
+
+    assert response["statusCode"] == 200
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_unknown_charset_is_415(dashboard, path):
+    event = csv_event(
+        path, CSV_BY_PATH[path], content_type="text/csv; charset=x-ZQXMARK"
+    )
+
+    response = call(dashboard, event)
+
+    assert response["statusCode"] == 415
+    assert "zqxmark" not in response["body"].lower()
+
+
+def test_json_charset_other_than_utf8_is_415(dashboard):
+    body = json.dumps({"holdings": [{"code": "0111"}]}).encode("utf-16")
+    event = csv_event(
+        NATURAL_CAPITAL, body, content_type="application/json; charset=utf-16"
+    )
+
+    response = call(dashboard, event)
+
+    assert response["statusCode"] == 415
+
+
+def test_text_invalid_in_declared_charset_rejected(dashboard):
+    content = CSV_BY_PATH[NATURAL_CAPITAL].encode() + b"\xff\xfe\n"
+    event = csv_event(NATURAL_CAPITAL, content, content_type="text/csv; charset=utf-8")
+
+    response = call(dashboard, event)
+
+    assert response["statusCode"] == 400
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("cut", ["closing", "part"])
+def test_truncated_multipart_named(dashboard, path, cut):
+    event = as_multipart(path, CSV_BY_PATH[path].encode())
+    body = base64.b64decode(event["body"])
+    body = body[: body.rindex(b"--\r\n")] if cut == "closing" else body[:-40]
+    boundary_line = body.split(b"\r\n", 1)[0]
+    if cut == "closing":
+        body = body[: body.rindex(boundary_line)]
+    event["body"] = base64.b64encode(body).decode()
+
+    response = call(dashboard, event)
+
+    assert response["statusCode"] == 400
+    assert problems_of(response) == [{"reason": "truncated body", "field": "body"}]
+
+
+@pytest.mark.parametrize("value", ["", "perhaps"])
+def test_flag_rejected_alike_in_query_and_body(dashboard, value):
+    payload = {"holdings": [{"code": "0111"}]}
+    in_query = json_event(
+        NATURAL_CAPITAL, payload, query={"exclude_water_supply": value}
+    )
+    in_body = json_event(
+        NATURAL_CAPITAL, {**payload, "options": {"exclude_water_supply": value}}
+    )
+
+    query_response = call(dashboard, in_query)
+    body_response = call(dashboard, in_body)
+
+    assert query_response["statusCode"] == 422
+    assert body_response["statusCode"] == 400
+
+
+@pytest.mark.parametrize("value", ["t", "Y", "off", "1"])
+def test_flag_words_alike_in_query_and_body(dashboard, value):
+    payload = {"holdings": [{"code": "0111"}]}
+    in_query = json_event(
+        NATURAL_CAPITAL, payload, query={"exclude_water_supply": value}
+    )
+    in_body = json_event(
+        NATURAL_CAPITAL, {**payload, "options": {"exclude_water_supply": value}}
+    )
+
+    query_options = body_of(call(dashboard, in_query))["options"]
+    body_options = body_of(call(dashboard, in_body))["options"]
+
+    assert query_options == body_options

@@ -47,6 +47,12 @@ from nature_risk.errors import (
     Problem,
     UnsupportedMediaType,
 )
+from nature_risk.text_encoding import (
+    JsonPath,
+    is_utf8_encodable,
+    may_contain_surrogate,
+    unencodable_path,
+)
 
 # Media types a client or a browser may give a CSV file. Browsers on Windows
 # machines with Excel label .csv uploads application/vnd.ms-excel, and some
@@ -75,6 +81,21 @@ DELIMITERS = (",", ";", "\t", "|")
 # The delimiter is chosen from this much text at the start of the file.
 SNIFF_CHARS = 64 * 1024
 SNIFF_RECORDS = 50
+
+# charset parameter values and the codec each names.
+CHARSETS = {
+    "utf-8": "utf-8",
+    "utf8": "utf-8",
+    "us-ascii": "utf-8",
+    "utf-16": "utf-16",
+    "utf-16le": "utf-16-le",
+    "utf-16be": "utf-16-be",
+    "windows-1252": "cp1252",
+    "cp1252": "cp1252",
+    "iso-8859-1": "latin-1",
+    "latin-1": "latin-1",
+    "latin1": "latin-1",
+}
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -191,27 +212,70 @@ def read_table(
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
 
     if media_type in JSON_MEDIA_TYPES:
+        if _charset(content_type) not in (None, "utf-8"):
+            raise UnsupportedMediaType("A JSON body must be UTF-8 (charset=utf-8).")
         known = [alias for aliases in (*fields, *numeric) for alias in aliases]
         return _read_json(body, limits, records_field, known)
     if media_type == MULTIPART_MEDIA_TYPE:
-        data, form_fields = _read_multipart(body, content_type)
-        table = _read_csv(data, limits, numeric)
+        data, file_type, form_fields = _read_multipart(body, content_type)
+        table = _read_csv(data, limits, numeric, _charset(file_type))
         table.form_fields = form_fields
         table.source = "multipart"
         return table
     if media_type in CSV_MEDIA_TYPES:
-        return _read_csv(body, limits, numeric)
+        return _read_csv(body, limits, numeric, _charset(content_type))
     raise UnsupportedMediaType(f"Content-Type must be {ACCEPTED_MEDIA_TYPES_TEXT}.")
 
 
 # CSV -----------------------------------------------------------------------
 
 
-def _decode(data: bytes) -> tuple[str, bytes]:
-    """Decode CSV bytes: a BOM decides, else strict UTF-8, else Windows-1252.
+def _charset(content_type: str) -> str | None:
+    """Return the Python codec a Content-Type's charset names, or None without one.
+
+    Raises ``UnsupportedMediaType`` for a charset outside ``CHARSETS``.
+    """
+    message = Message()
+    message["content-type"] = content_type or "text/plain"
+    charset = message.get_content_charset()
+    if charset is None:
+        return None
+    codec = CHARSETS.get(charset.strip().lower())
+    if codec is None:
+        raise UnsupportedMediaType(
+            "The charset parameter names an unsupported encoding: send utf-8,"
+            " utf-16, windows-1252 or iso-8859-1."
+        )
+    return codec
+
+
+def _decode_declared(data: bytes, codec: str) -> tuple[str, bytes]:
+    """Decode CSV bytes in the encoding the charset parameter states."""
+    if codec == "utf-16" and not data.startswith(_UTF16_BOMS):
+        # Without a byte order mark, ASCII text shows its order by where the
+        # zero bytes fall. RFC 2781 makes big-endian the default.
+        codec = (
+            "utf-16-le"
+            if data[1:64:2].count(0) > data[0:64:2].count(0)
+            else ("utf-16-be")
+        )
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError:
+        raise InputError(
+            "The file is not valid text in the encoding its charset parameter states."
+        ) from None
+    text = text.removeprefix("\ufeff")
+    return text, text.encode("utf-8")
+
+
+def _decode(data: bytes, codec: str | None = None) -> tuple[str, bytes]:
+    """Decode CSV bytes: the charset, else a BOM, else UTF-8, else Windows-1252.
 
     Returns the text and the same text as UTF-8 bytes without a BOM.
     """
+    if codec is not None:
+        return _decode_declared(data, codec)
     if data.startswith(_UTF16_BOMS):
         try:
             text = data.decode("utf-16")
@@ -473,13 +537,16 @@ def _check_quotes(text: str, delimiter: str) -> None:
 
 
 def _read_csv(
-    data: bytes, limits: InputLimits, numeric: Sequence[Sequence[str]]
+    data: bytes,
+    limits: InputLimits,
+    numeric: Sequence[Sequence[str]],
+    codec: str | None = None,
 ) -> Table:
     if data.startswith(_WORKBOOK_MAGIC):
         raise UnsupportedMediaType(
             "Spreadsheet workbooks are not accepted: save the sheet as CSV."
         )
-    text, utf8 = _decode(data)
+    text, utf8 = _decode(data, codec)
     if "\x00" in text:
         raise InputError("The file contains NUL characters: it is not a CSV text file.")
     delimiter, skip, header, sample = _sniff(text)
@@ -596,6 +663,19 @@ def _blank_rows(frame: pd.DataFrame) -> np.ndarray:
     return blank
 
 
+def require_records(table: Table, what: str) -> None:
+    """Raise ``InputError`` when the table has no rows (a header-only file, ``[]``).
+
+    ``what`` names the records in the message and the reason, as in
+    "no holdings". JSON problems name the list, CSV problems no field.
+    """
+    if len(table.frame) == 0:
+        field = table.records_field if table.source == "json" else None
+        raise InputError(
+            f"The portfolio has no {what}.", [Problem(reason=f"no {what}", field=field)]
+        )
+
+
 def whitespace_rows(table: Table, candidates: np.ndarray) -> np.ndarray:
     """Flag which candidate rows have only whitespace in every cell.
 
@@ -677,6 +757,16 @@ def _read_json(
         form_fields = {name: value for name, value in document.items() if name != key}
     else:
         raise InputError("The JSON body must be an object or a list.")
+    if may_contain_surrogate(body):
+        path = unencodable_path(document)
+        if path is not None:
+            records_key = key if isinstance(document, dict) else None
+            where = _json_location(path, document, records_key, prefix, known_fields)
+            raise InputError(
+                "The JSON body contains an unpaired surrogate such as \\ud800,"
+                " which is not valid Unicode. Send the text as UTF-8.",
+                [Problem(reason="unpaired surrogate", field=where)],
+            )
     if not isinstance(records, list):
         raise InputError(
             f"'{prefix}' must be a list.",
@@ -759,6 +849,31 @@ def _read_json(
     )
 
 
+def _json_location(
+    path: JsonPath,
+    document: object,
+    records_key: str | None,
+    prefix: str,
+    known_fields: Sequence[str],
+) -> str:
+    """Name where a JSON path points, naming only fields the route reads."""
+    if isinstance(document, dict):
+        first = path[0] if path else None
+        if first != records_key:
+            return first if isinstance(first, str) and first in FORM_FIELDS else "body"
+        path = path[1:]
+    if not path:
+        return prefix
+    location = f"{prefix}[{path[0]}]"
+    # The key is named only when it encodes (so its value is the bad text)
+    # and the route reads it.
+    if len(path) > 1 and isinstance(path[1], str) and is_utf8_encodable(path[1]):
+        name = normalise_header(path[1])
+        if _match_column([name], known_fields) is not None:
+            location += f".{name}"
+    return location
+
+
 # multipart/form-data -------------------------------------------------------
 
 
@@ -773,12 +888,14 @@ def _split_parts(body: bytes, boundary: bytes) -> list[bytes]:
     while not body.startswith(b"--", position):
         # The rest of the boundary line (transport padding) is ignored.
         line_end = body.find(b"\n", position)
-        if line_end < 0:
-            break
-        content_start = line_end + 1
-        following = body.find(b"\n" + delimiter, content_start)
+        following = -1 if line_end < 0 else body.find(b"\n" + delimiter, line_end + 1)
         if following < 0:
-            break  # no closing boundary: the body was cut off
+            raise InputError(
+                "The multipart body is truncated: it ends before the closing"
+                " boundary. Send the whole upload again.",
+                [Problem(reason="truncated body", field="body")],
+            )
+        content_start = line_end + 1
         content_end = (
             following - 1 if body[following - 1 : following] == b"\r" else following
         )
@@ -805,8 +922,10 @@ def _param(message: Message, name: str) -> str | None:
     return str(collapse_rfc2231_value(value))
 
 
-def _read_multipart(body: bytes, content_type: str) -> tuple[bytes, dict[str, object]]:
-    """Return the uploaded file's bytes and the text fields of a form upload.
+def _read_multipart(
+    body: bytes, content_type: str
+) -> tuple[bytes, str, dict[str, object]]:
+    """Return the uploaded file's bytes and Content-Type, and the text fields.
 
     The file is the part named ``file`` or the one part with a file name.
     More than one file, or a repeated text field, is rejected. File names are
@@ -865,7 +984,7 @@ def _read_multipart(body: bytes, content_type: str) -> tuple[bytes, dict[str, ob
                 "The uploaded file is not valid base64.",
                 [Problem(reason="invalid base64", field="file")],
             ) from None
-    return content, fields
+    return content, str(headers.get("content-type", "")), fields
 
 
 def _decode_text_field(content: bytes) -> str:

@@ -43,7 +43,7 @@ from nature_risk.biodiversity.tiers import (
 )
 from nature_risk.config import BiodiversityLimits, InputLimits
 from nature_risk.errors import Problem
-from nature_risk.tabular import Table, find_column, read_table
+from nature_risk.tabular import Table, find_column, read_table, require_records
 
 if TYPE_CHECKING:
     # Imported for the annotation only, so that loading the geometry at
@@ -141,6 +141,7 @@ def parse_agriculture_holdings(
         numeric=(PRODUCTION_ALIASES, AREA_ALIASES, AMOUNT_ALIASES),
         fields=(COMPANY_ALIASES, COMMODITY_ALIASES, COUNTRY_ALIASES),
     )
+    require_records(table, "holdings")
     check_row_count(
         len(table.rows),
         BiodiversityLimits.from_env().max_agriculture_holdings,

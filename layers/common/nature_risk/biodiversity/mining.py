@@ -38,7 +38,7 @@ from nature_risk.biodiversity.tiers import (
 )
 from nature_risk.config import BiodiversityLimits, InputLimits
 from nature_risk.errors import Problem
-from nature_risk.tabular import Table, find_column, read_table
+from nature_risk.tabular import Table, find_column, read_table, require_records
 
 RECORDS_FIELD = "assets"
 NAME_ALIASES = ("name", "asset_name", "asset", "mine_name", "mine", "site_name", "site")
@@ -173,6 +173,7 @@ def parse_mining_assets(
             COUNTRY_ALIASES,
         ),
     )
+    require_records(table, "assets")
     check_row_count(
         len(table.rows),
         BiodiversityLimits.from_env().max_mining_assets,
