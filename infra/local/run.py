@@ -148,11 +148,6 @@ def main(argv: list[str] | None = None) -> None:
     )
     arguments = parser.parse_args(argv)
 
-    # SIGTERM (kill, a process manager) exits through the cleanup below, as
-    # Ctrl+C does. A shell starts a background job with SIGINT ignored, so
-    # SIGINT gets Python's handler back explicitly.
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         set_data_folders(os.environ)
         load_reference_data()
@@ -172,8 +167,20 @@ def main(argv: list[str] | None = None) -> None:
     LOCAL_STATE_DIR.mkdir(exist_ok=True)
     state_dir = Path(tempfile.mkdtemp(prefix="run-", dir=LOCAL_STATE_DIR))
     backends = None
+    # A signal while PostgreSQL starts would leave a server that nothing
+    # stops, so it is held until the backends are up, then acted on.
+    held: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: held.append(signum))
+    signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
     try:
         backends = start_local_backends(state_dir)
+        # SIGTERM (kill, a process manager) exits through the cleanup below,
+        # as Ctrl+C does. A shell starts a background job with SIGINT
+        # ignored, so SIGINT gets Python's handler back explicitly.
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if held:
+            raise SystemExit(0)
         server.routes = build_routes()
         add_portfolio_routes(server.routes, LocalSignIn())
         print(f"Local API on {server.url}")

@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -28,6 +29,7 @@ import pytest
 
 from infra.local.backends import start_local_backends
 from infra.local.run import (
+    LOCAL_STATE_DIR,
     REPO_ROOT,
     StartupError,
     add_portfolio_routes,
@@ -314,3 +316,56 @@ def test_data_folders_missing_named(tmp_path: Path) -> None:
 
     assert "ENCORE_KB_DIR" in str(raised.value)
     assert "BIODIVERSITY_DATA_DIR" in str(raised.value)
+
+
+def postgres_processes_under(folder: Path) -> list[int]:
+    """Return the ids of processes whose command line names ``folder``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if str(folder).encode() in command:
+            found.append(int(entry.name))
+    return found
+
+
+def test_sigterm_during_start_cleans_up(run_environment) -> None:
+    # A temp root of its own shows whether the run's PostgreSQL data folder
+    # (made there when running as root) and server are gone afterwards.
+    temp_root = Path(tempfile.mkdtemp(prefix="local-run-test-"))
+    temp_root.chmod(0o755)
+    before = set(LOCAL_STATE_DIR.glob("run-*"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "infra.local.run", "--port", "0"],
+        cwd=REPO_ROOT,
+        env={**run_environment, "TMPDIR": str(temp_root)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        created: set[Path] = set()
+        while not created and time.monotonic() < deadline:
+            created = set(LOCAL_STATE_DIR.glob("run-*")) - before
+            time.sleep(0.01)
+        assert created, "the run made no state folder"
+        # The state folder exists from just before PostgreSQL starts.
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+
+    assert process.returncode == 0
+    assert "Local API on" not in output
+    for folder in created:
+        assert not folder.exists()
+    assert postgres_processes_under(temp_root) == []
+    assert list(temp_root.iterdir()) == []
+    temp_root.rmdir()
