@@ -169,9 +169,9 @@ def main(argv: list[str] | None = None) -> None:
     backends = None
     # A signal while PostgreSQL starts would leave a server that nothing
     # stops, so it is held until the backends are up, then acted on.
-    held: list[int] = []
-    signal.signal(signal.SIGTERM, lambda signum, frame: held.append(signum))
-    signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    held_signals: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: held_signals.append(signum))
+    signal.signal(signal.SIGINT, lambda signum, frame: held_signals.append(signum))
     try:
         backends = start_local_backends(state_dir)
         # SIGTERM (kill, a process manager) exits through the cleanup below,
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
         # ignored, so SIGINT gets Python's handler back explicitly.
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        if held:
+        if held_signals:
             raise SystemExit(0)
         server.routes = build_routes()
         add_portfolio_routes(server.routes, LocalSignIn())
