@@ -61,7 +61,7 @@ def test_cli_restore_loads_snapshot(
     assert PRIVATE_NAME not in output.out
 
 
-def test_cli_restore_refuses_non_empty_database(
+def test_cli_restore_rejects_non_empty_database(
     snapshot_source: list[str],
     database_secret: str,
     clean_database: PostgresServer,
@@ -74,15 +74,15 @@ def test_cli_restore_refuses_non_empty_database(
     capsys.readouterr()
 
     second = main(["restore", SNAPSHOT_ID, "--no-progress"])
-    refused = capsys.readouterr()
+    rejected = capsys.readouterr()
     replaced = main(["restore", SNAPSHOT_ID, "--no-progress", "--overwrite"])
     connection = clean_database.connect()
     restored = table_rows(connection, "holdings")
     connection.close()
 
     assert second == 1
-    assert "ERROR: the target database has rows in" in refused.err
-    assert "--overwrite" in refused.err
+    assert "ERROR: the target database has rows in" in rejected.err
+    assert "--overwrite" in rejected.err
     assert replaced == 0
     assert restored == snapshot_source
 

@@ -49,10 +49,10 @@ def deleted_after_snapshot(
     was deleted afterwards; returns (source, kept id, deleted id)."""
     source = scratch.connect(scratch.create(migrated=True))
     kept = _save(source, "Kept")
-    gone = _save(source, "Deleted later")
+    deleted = _save(source, "Deleted later")
     take_snapshot(source, bucket.s3, bucket.target(), OLD_SNAPSHOT)
-    _delete(source, gone.id)
-    return source, str(kept.id), str(gone.id)
+    _delete(source, deleted.id)
+    return source, str(kept.id), str(deleted.id)
 
 
 def test_current_database_deletions_apply(
@@ -60,16 +60,16 @@ def test_current_database_deletions_apply(
     scratch: ScratchDatabases,
     bucket: BackupBucket,
 ) -> None:
-    source, kept, gone = deleted_after_snapshot
+    source, kept_id, deleted_id = deleted_after_snapshot
     target = scratch.connect(scratch.create(migrated=True))
 
     result = restore_snapshot(
         target, bucket.s3, bucket.name, OLD_SNAPSHOT, current_database=source
     )
 
-    assert _ids(target, "portfolios") == {kept}
-    assert _ids(target, "holdings", "portfolio_id") == {kept}
-    assert _ids(target, "deleted_portfolios") == {gone}
+    assert _ids(target, "portfolios") == {kept_id}
+    assert _ids(target, "holdings", "portfolio_id") == {kept_id}
+    assert _ids(target, "deleted_portfolios") == {deleted_id}
     assert result.portfolios_deleted == 1
     assert result.deletion_sources == ["current database"]
 
@@ -79,7 +79,7 @@ def test_newer_snapshot_deletions_apply(
     scratch: ScratchDatabases,
     bucket: BackupBucket,
 ) -> None:
-    source, kept, gone = deleted_after_snapshot
+    source, kept_id, deleted_id = deleted_after_snapshot
     take_snapshot(source, bucket.s3, bucket.target(), NEW_SNAPSHOT)
     # The database is lost: only the snapshots remain.
     source.close()
@@ -87,9 +87,9 @@ def test_newer_snapshot_deletions_apply(
 
     result = restore_snapshot(target, bucket.s3, bucket.name, OLD_SNAPSHOT)
 
-    assert _ids(target, "portfolios") == {kept}
-    assert _ids(target, "holdings", "portfolio_id") == {kept}
-    assert _ids(target, "deleted_portfolios") == {gone}
+    assert _ids(target, "portfolios") == {kept_id}
+    assert _ids(target, "holdings", "portfolio_id") == {kept_id}
+    assert _ids(target, "deleted_portfolios") == {deleted_id}
     assert result.deletion_sources == [f"snapshot {NEW_SNAPSHOT}"]
 
 
@@ -115,7 +115,7 @@ def test_overwrite_keeps_target_deletions(
     bucket: BackupBucket,
 ) -> None:
     # Restoring the old snapshot over the live database itself.
-    source, kept, gone = deleted_after_snapshot
+    source, kept_id, deleted_id = deleted_after_snapshot
 
     restore_snapshot(
         source,
@@ -125,8 +125,8 @@ def test_overwrite_keeps_target_deletions(
         options=RestoreOptions(overwrite=True),
     )
 
-    assert _ids(source, "portfolios") == {kept}
-    assert _ids(source, "deleted_portfolios") == {gone}
+    assert _ids(source, "portfolios") == {kept_id}
+    assert _ids(source, "deleted_portfolios") == {deleted_id}
 
 
 def test_damaged_newer_snapshot_stops_restore(
@@ -134,7 +134,7 @@ def test_damaged_newer_snapshot_stops_restore(
     scratch: ScratchDatabases,
     bucket: BackupBucket,
 ) -> None:
-    source, kept, _ = deleted_after_snapshot
+    source, kept_id, _ = deleted_after_snapshot
     newer = take_snapshot(source, bucket.s3, bucket.target(), NEW_SNAPSHOT).manifest
     entry = newer.table("deleted_portfolios")
     assert entry is not None
@@ -153,7 +153,7 @@ def test_damaged_newer_snapshot_stops_restore(
         current_database=source,
     )
 
-    assert _ids(target, "portfolios") == {kept}
+    assert _ids(target, "portfolios") == {kept_id}
 
 
 def test_incomplete_newer_snapshot_is_skipped(
