@@ -32,10 +32,12 @@ from nature_risk.errors import (
 )
 from nature_risk.portfolio_modules import get_module
 from nature_risk.storage.portfolios import PortfolioDraft
+from nature_risk.text_encoding import unencodable_path
 
 DEFAULT_MODULE = "natural_capital"
 MAX_SUBJECT_LENGTH = 255
 MAX_FIELD_BYTES = 4096
+PORTFOLIO_FIELDS = ("name", "module", "currency")
 
 
 def owner_of(event: APIGatewayProxyEventV2) -> str:
@@ -86,7 +88,16 @@ def _json_fields(body: bytes) -> dict[str, Any]:
             "The JSON body must be an object with name, module and holdings.",
             [Problem(field="body", reason="not an object")],
         )
-    return {key: document.get(key) for key in ("name", "module", "currency")}
+    fields = {key: document.get(key) for key in PORTFOLIO_FIELDS}
+    # The module's parser checks the holdings and options the same way.
+    for key, value in fields.items():
+        if unencodable_path(value) is not None:
+            raise InputError(
+                f"The field '{key}' contains an unpaired surrogate such as \\ud800,"
+                " which is not valid Unicode. Send the text as UTF-8.",
+                [Problem(field=key, reason="unpaired surrogate")],
+            )
+    return fields
 
 
 def _multipart_fields(body: bytes, content_type: str) -> dict[str, Any]:
@@ -129,7 +140,7 @@ def portfolio_fields(
     if media_type == "multipart/form-data":
         return _multipart_fields(body, content_type)
     query = event.query_string_parameters or {}
-    return {key: query.get(key) for key in ("name", "module", "currency")}
+    return {key: query.get(key) for key in PORTFOLIO_FIELDS}
 
 
 def read_draft(event: APIGatewayProxyEventV2, limits: InputLimits) -> PortfolioDraft:

@@ -91,6 +91,7 @@ class RouteTable:
 
     def __init__(self) -> None:
         self._routes: list[Route] = []
+        self._function_locks: dict[str, threading.Lock] = {}
 
     def add(
         self,
@@ -111,6 +112,16 @@ class RouteTable:
         if any(existing.route_key == route.route_key for existing in self._routes):
             raise ValueError("the route key is already in the table")
         self._routes.append(route)
+        self._function_locks.setdefault(function_name, threading.Lock())
+
+    def function_lock(self, function_name: str) -> threading.Lock:
+        """Return the lock that runs one function's invocations one at a time.
+
+        A Lambda instance handles one event at a time, and the functions keep
+        state between events (such as one database connection), so the
+        threaded server must not run two events of one function at once.
+        """
+        return self._function_locks[function_name]
 
     @property
     def route_keys(self) -> list[str]:
@@ -214,7 +225,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         )
         context = LambdaContext(route.function_name)
         try:
-            result = route.handler(event, context)
+            with self.server.routes.function_lock(route.function_name):
+                result = route.handler(event, context)
         except Exception:  # noqa: BLE001 - API Gateway turns a crash into a 500.
             # The exception text may quote input, so only its class is printed.
             error_class = sys.exc_info()[0]

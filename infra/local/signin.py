@@ -16,12 +16,14 @@ import base64
 import json
 import secrets
 import time
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from nature_risk.text_encoding import is_utf8_encodable
 
 from infra.local.server import AuthorizationFailed
 
@@ -31,6 +33,7 @@ TOKEN_LIFETIME_SECONDS = 3600
 # Clock difference tolerated on exp and nbf, in seconds.
 LEEWAY_SECONDS = 5
 MAX_TOKEN_CHARS = 8192
+MAX_USER_LENGTH = 128
 
 
 def _b64encode(data: bytes) -> str:
@@ -151,13 +154,18 @@ class LocalSignIn:
         except ValueError:
             body = None
         user = body.get("user") if isinstance(body, dict) else None
-        if not isinstance(user, str) or not 0 < len(user) <= 128:
+        if not is_valid_user(user):
             return _json_response(
                 400,
                 {
                     "error": {
                         "code": "invalid_input",
-                        "message": 'Send {"user": "<name>"}.',
+                        "message": (
+                            'Send {"user": "<name>"} with Content-Type:'
+                            " application/json. The name is 1 to"
+                            f" {MAX_USER_LENGTH} characters of UTF-8 text"
+                            " without control characters."
+                        ),
                     }
                 },
             )
@@ -170,6 +178,19 @@ class LocalSignIn:
                 "expires_in": TOKEN_LIFETIME_SECONDS,
             },
         )
+
+
+def is_valid_user(user: object) -> bool:
+    """Tell whether a sign-in name can be a token subject.
+
+    The portfolio function stores the subject and rejects one with control
+    characters or text that UTF-8 cannot encode, so such a name gets no token.
+    """
+    if not isinstance(user, str) or not 0 < len(user) <= MAX_USER_LENGTH:
+        return False
+    if not is_utf8_encodable(user):
+        return False
+    return not any(unicodedata.category(character) == "Cc" for character in user)
 
 
 def _claim_text(value: Any) -> str:

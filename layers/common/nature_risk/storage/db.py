@@ -8,6 +8,12 @@ at its default, because both accept any certificate or fall back to plain text.
 One ``Database`` object lives per warm Lambda container and keeps one
 connection open between invocations. A connection found dead when a
 transaction starts is re-opened once; nothing has been written at that point.
+A connection is kept after a failed transaction only when its protocol state
+is known: the server reported the error, or the product raised its own error
+between statements, and ``ROLLBACK`` then succeeded. After any other failure
+(an encoding error, a timeout or a bug raised half-way through a pg8000 call)
+the connection is closed, so the next transaction opens a fresh one and never
+reads a reply meant for an earlier statement.
 
 The server's error text can quote the values a request sent, so it never
 reaches a log or a response: failures become fixed-text errors from
@@ -303,10 +309,10 @@ class Database:
 
     def close(self) -> None:
         """Close the connection if one is open."""
-        if self._connection is not None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
             with contextlib.suppress(*DATABASE_ERRORS):
-                self._connection.close()
-            self._connection = None
+                connection.close()
 
     def _begin(self, isolation: str) -> pg8000.native.Connection:
         statement = f"START TRANSACTION ISOLATION LEVEL {isolation}"
@@ -316,7 +322,10 @@ class Database:
             try:
                 self._connection.run(statement)
                 return self._connection
-            except DATABASE_ERRORS as error:
+            except BaseException as error:
+                if not isinstance(error, DATABASE_ERRORS):
+                    self.close()
+                    raise
                 self.close()
                 if attempt == 0:
                     _logger().warning(
@@ -334,7 +343,9 @@ class Database:
         """Run the block in one transaction: commit at the end, roll back on error.
 
         pg8000 errors raised inside the block become product errors from
-        ``translate_error``, without the server's message.
+        ``translate_error``, without the server's message. Any other exception
+        is re-raised after the connection is rolled back or, when its state is
+        in doubt, closed (see ``connection_in_step``).
         """
         if isolation not in {"READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"}:
             raise ValueError("unknown isolation level")
@@ -344,7 +355,11 @@ class Database:
                 yield connection
                 connection.run("COMMIT")
             except BaseException as error:
-                self._rollback()
+                if connection_in_step(error):
+                    self._rollback()
+                else:
+                    # The server rolls back the transaction of a closed session.
+                    self.close()
                 if isinstance(error, DATABASE_ERRORS):
                     raise translate_error(error) from None
                 raise
@@ -354,6 +369,36 @@ class Database:
             return
         try:
             self._connection.run("ROLLBACK")
-        except DATABASE_ERRORS:
+        except Exception:  # noqa: BLE001 - any failure makes the session unusable
             # The session is unusable; the server rolls back a closed session.
+            # The caller gets the block's own error, not this one.
             self.close()
+        except BaseException:
+            self.close()
+            raise
+
+
+def _raised_in_driver(error: BaseException) -> bool:
+    traceback = error.__traceback__
+    while traceback is not None:
+        module = traceback.tb_frame.f_globals.get("__name__", "")
+        if module == "pg8000" or module.startswith("pg8000."):
+            return True
+        traceback = traceback.tb_next
+    return False
+
+
+def connection_in_step(error: BaseException) -> bool:
+    """Tell whether the connection is still in step with the server after ``error``.
+
+    pg8000 reads a failed statement's replies up to ReadyForQuery before it
+    raises the server's error, so an error carrying an SQLSTATE leaves the
+    protocol in step, unless that SQLSTATE means the session is gone. A
+    product error raised between statements does too. Everything else, and
+    any exception raised from inside pg8000 (such as ``UnicodeEncodeError``
+    while it writes a parameter), may leave replies unread.
+    """
+    if isinstance(error, pg8000.native.DatabaseError):
+        code = sqlstate_of(error)
+        return code is not None and not code.startswith(CONNECTION_LOST_PREFIXES)
+    return isinstance(error, NatureRiskError) and not _raised_in_driver(error)

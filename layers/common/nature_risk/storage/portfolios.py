@@ -28,6 +28,11 @@ from nature_risk.errors import (
     PreconditionFailed,
     Problem,
 )
+from nature_risk.text_encoding import (
+    first_string_path,
+    is_utf8_encodable,
+    unencodable_path,
+)
 
 MODULES = ("natural_capital", "agriculture", "mining")
 NOT_FOUND_MESSAGE = "The portfolio was not found."
@@ -137,26 +142,37 @@ def validate_draft(draft: PortfolioDraft, limits: PortfolioLimits) -> None:
         )
 
 
+def _text_reason(document: object) -> str | None:
+    # PostgreSQL's jsonb rejects the NUL character and the driver cannot send
+    # a lone surrogate, so both are reported here instead of failing the
+    # whole statement. Only a real NUL counts: json.dumps spells it \u0000,
+    # but a literal backslash followed by "u0000" is ordinary text.
+    if first_string_path(document, lambda text: "\x00" in text) is not None:
+        return "contains a NUL character"
+    if unencodable_path(document) is not None:
+        return "contains an unpaired surrogate, which is not valid Unicode"
+    return None
+
+
 def _holdings_json(holdings: list[dict[str, Any]]) -> str:
     text = json.dumps(holdings, ensure_ascii=False, allow_nan=False)
-    # PostgreSQL's jsonb rejects the escaped NUL character, so report its row
-    # here instead of letting the server reject the whole statement.
-    if "\\u0000" in text:
+    if "\\u0000" in text or not is_utf8_encodable(text):
         for index, holding in enumerate(holdings):
-            if "\\u0000" in json.dumps(holding):
+            reason = _text_reason(holding)
+            if reason is not None:
                 raise InputError(
-                    "A holding contains a NUL character.",
-                    [Problem(row=index + 2, reason="contains a NUL character")],
+                    f"A holding {reason}.", [Problem(row=index + 2, reason=reason)]
                 )
     return text
 
 
 def _options_json(options: dict[str, Any]) -> str:
     text = json.dumps(options, ensure_ascii=False, allow_nan=False)
-    if "\\u0000" in text:
+    reason = _text_reason(options)
+    if reason is not None:
         raise InputError(
-            "The options contain a NUL character.",
-            [Problem(field="options", reason="contains a NUL character")],
+            "The options are invalid.",
+            [Problem(field="options", reason=reason)],
         )
     return text
 
