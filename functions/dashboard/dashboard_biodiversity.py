@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from dashboard_openapi import ApiModel, UploadBody, document_upload, responses
 from dashboard_templates import register_template
-from dashboard_uploads import read_body
+from dashboard_uploads import read_upload
 from nature_risk.api import json_body
 from nature_risk.config import InputLimits
 from nature_risk.knowledge_base import get_knowledge_base
@@ -138,10 +138,9 @@ def post_mining_dashboard() -> Response[str]:
         parse_mining_assets,
     )
 
-    event = router.current_event
     limits = InputLimits.from_env()
-    body = read_body(event, limits)
-    assets = parse_mining_assets(body, event.headers.get("content-type") or "", limits)
+    upload = read_upload(router.current_event, limits)
+    assets = parse_mining_assets(upload.body, upload.content_type, limits)
     biodiversity = get_biodiversity()
     dashboard = build_mining_dashboard(
         assets,
@@ -173,12 +172,9 @@ def post_agriculture_dashboard() -> Response[str]:
         parse_agriculture_holdings,
     )
 
-    event = router.current_event
     limits = InputLimits.from_env()
-    body = read_body(event, limits)
-    holdings = parse_agriculture_holdings(
-        body, event.headers.get("content-type") or "", limits
-    )
+    upload = read_upload(router.current_event, limits)
+    holdings = parse_agriculture_holdings(upload.body, upload.content_type, limits)
     biodiversity = get_biodiversity()
     dashboard = build_agriculture_dashboard(
         holdings, biodiversity.data, biodiversity.packs, get_knowledge_base()

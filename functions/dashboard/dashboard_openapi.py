@@ -16,6 +16,7 @@ from typing import Any
 
 import aws_lambda_powertools.event_handler as event_handler
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from nature_risk.media_types import CSV_MEDIA_TYPES
 from pydantic import BaseModel, ConfigDict
 
 TITLE = "Nature-risk screening API"
@@ -25,6 +26,9 @@ DESCRIPTION = (
     " dependencies on ecosystem services, pressures on nature, and reference data."
 )
 _COMPONENT_REF = "#/components/schemas/{model}"
+# The file part's media types that the parser reads as CSV. A file part
+# without a Content-Type is read as CSV too, and any other type gets 415.
+FILE_PART_MEDIA_TYPES = ", ".join(sorted(CSV_MEDIA_TYPES))
 
 
 class ApiModel(BaseModel):
@@ -121,7 +125,7 @@ def _request_body(body: UploadBody, components: dict[str, Any]) -> dict[str, Any
             },
             "multipart/form-data": {
                 "schema": _model_schema(body.form_model, components),
-                "encoding": {"file": {"contentType": "text/csv, application/json"}},
+                "encoding": {"file": {"contentType": FILE_PART_MEDIA_TYPES}},
             },
         },
     }

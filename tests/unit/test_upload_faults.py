@@ -631,3 +631,66 @@ def test_flag_words_alike_in_query_and_body(dashboard, value):
     body_options = body_of(call(dashboard, in_body))["options"]
 
     assert query_options == body_options
+
+
+# Media types ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/octet-stream", "application/vnd.ms-excel", ""],
+)
+def test_body_media_types_alike_on_every_route(dashboard, path, content_type):
+    event = csv_event(path, CSV_BY_PATH[path], content_type=content_type)
+
+    response = call(dashboard, event)
+
+    assert response["statusCode"] == 415
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_empty_body_alike_on_every_route(dashboard, path):
+    response = call(dashboard, csv_event(path, " \n"))
+
+    assert response["statusCode"] == 400
+    assert problems_of(response) == [{"reason": "missing", "field": "body"}]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_json_file_part_is_415(dashboard, path):
+    records_field, record = RECORDS_BY_PATH[path]
+    content = json.dumps({records_field: [record]}).encode()
+    files = {"file": ("p.json", content, "application/json")}
+
+    response = call(dashboard, multipart_event(path, files))
+
+    assert response["statusCode"] == 415
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("file_type", ["application/vnd.ms-excel", "text/plain"])
+def test_csv_file_part_labels_accepted(dashboard, path, file_type):
+    files = {"file": ("p.csv", CSV_BY_PATH[path].encode(), file_type)}
+
+    response = call(dashboard, multipart_event(path, files))
+
+    assert response["statusCode"] == 200
+
+
+def test_openapi_documents_accepted_media_types(dashboard):
+    from nature_risk.media_types import CSV_MEDIA_TYPES
+
+    document = dashboard.openapi_document(dashboard.app)
+    for path in PATHS:
+        content = document["paths"][path]["post"]["requestBody"]["content"]
+        assert sorted(content) == [
+            "application/json",
+            "multipart/form-data",
+            "text/csv",
+        ]
+        file_types = content["multipart/form-data"]["encoding"]["file"]["contentType"]
+        assert set(file_types.split(", ")) == set(CSV_MEDIA_TYPES)
+        assert 415 in {
+            int(status) for status in document["paths"][path]["post"]["responses"]
+        }

@@ -47,6 +47,7 @@ from nature_risk.errors import (
     Problem,
     UnsupportedMediaType,
 )
+from nature_risk.media_types import CSV_MEDIA_TYPES
 from nature_risk.text_encoding import (
     JsonPath,
     is_utf8_encodable,
@@ -54,23 +55,6 @@ from nature_risk.text_encoding import (
     unencodable_path,
 )
 
-# Media types a client or a browser may give a CSV file. Browsers on Windows
-# machines with Excel label .csv uploads application/vnd.ms-excel, and some
-# clients send octet-stream.
-CSV_MEDIA_TYPES = frozenset(
-    {
-        "text/csv",
-        "application/csv",
-        "text/x-csv",
-        "application/x-csv",
-        "text/comma-separated-values",
-        "text/x-comma-separated-values",
-        "text/tab-separated-values",
-        "text/plain",
-        "application/vnd.ms-excel",
-        "application/octet-stream",
-    }
-)
 JSON_MEDIA_TYPES = frozenset({"application/json"})
 MULTIPART_MEDIA_TYPE = "multipart/form-data"
 # Text fields of a form upload that a route reads, which problems may name.
@@ -218,6 +202,12 @@ def read_table(
         return _read_json(body, limits, records_field, known)
     if media_type == MULTIPART_MEDIA_TYPE:
         data, file_type, form_fields = _read_multipart(body, content_type)
+        file_media_type = file_type.split(";", 1)[0].strip().lower()
+        if file_media_type and file_media_type not in CSV_MEDIA_TYPES:
+            raise UnsupportedMediaType(
+                "The uploaded file must be CSV (text/csv): send JSON as the request"
+                " body with Content-Type application/json."
+            )
         table = _read_csv(data, limits, numeric, _charset(file_type))
         table.form_fields = form_fields
         table.source = "multipart"
