@@ -610,3 +610,47 @@ def test_malformed_id_not_found(portfolio_function: ModuleType, bad_id: str) -> 
     response = one(portfolio_function, "GET", bad_id)
     assert response["statusCode"] == 404
     assert body_of(response)["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (
+            "sep=\u00e9\nname,code\nfoo,0111\n".encode(),
+            {"reason": "unsupported separator in the sep= line", "row": 1},
+        ),
+        (
+            b"code,amount\n0111,1e308\n",
+            {
+                "reason": "amount is larger than the maximum of 1e18",
+                "row": 2,
+                "field": "amount",
+            },
+        ),
+        (
+            b"code,amount\n0111,5 USD\n0112,7 EUR\n",
+            {
+                "reason": "the amount's currency differs from the currency of an"
+                " earlier amount",
+                "row": 3,
+                "field": "amount",
+            },
+        ),
+    ],
+    ids=["sep-line", "amount-maximum", "mixed-currency"],
+)
+def test_save_rejects_unreadable_csv(
+    portfolio_function: ModuleType, content: bytes, problem: dict[str, Any]
+) -> None:
+    response = call(
+        portfolio_function,
+        "POST",
+        "/portfolios",
+        "POST /portfolios",
+        body=content,
+        headers={"content-type": "text/csv"},
+        query={"name": "Checked"},
+    )
+
+    assert response["statusCode"] == 400
+    assert body_of(response)["error"]["problems"] == [problem]
