@@ -18,6 +18,7 @@ import binascii
 import email.parser
 import email.policy
 import json
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,7 +33,7 @@ from nature_risk.errors import (
 )
 from nature_risk.portfolio_modules import get_module
 from nature_risk.storage.portfolios import PortfolioDraft
-from nature_risk.text_encoding import unencodable_path
+from nature_risk.text_encoding import is_utf8_encodable, unencodable_path
 
 DEFAULT_MODULE = "natural_capital"
 MAX_SUBJECT_LENGTH = 255
@@ -46,9 +47,24 @@ def owner_of(event: APIGatewayProxyEventV2) -> str:
     authorizer = request_context.get("authorizer") or {}
     claims = (authorizer.get("jwt") or {}).get("claims") or {}
     subject = claims.get("sub") if isinstance(claims, Mapping) else None
-    if not isinstance(subject, str) or not 0 < len(subject) <= MAX_SUBJECT_LENGTH:
+    if not is_valid_subject(subject):
         raise Unauthorized("Sign in to use saved portfolios.")
-    return subject
+    return subject  # type: ignore[return-value] - is_valid_subject checked the type
+
+
+def is_valid_subject(subject: object) -> bool:
+    """Tell whether a token subject can own portfolios.
+
+    The subject is stored and compared as UTF-8 text, so it must be 1 to
+    ``MAX_SUBJECT_LENGTH`` characters without control characters (PostgreSQL
+    rejects NUL) and without text UTF-8 cannot encode. Cognito subjects are
+    UUIDs, so only a broken or foreign token fails this check.
+    """
+    if not isinstance(subject, str) or not 0 < len(subject) <= MAX_SUBJECT_LENGTH:
+        return False
+    if not is_utf8_encodable(subject):
+        return False
+    return not any(unicodedata.category(character) == "Cc" for character in subject)
 
 
 def read_body(event: APIGatewayProxyEventV2, limits: InputLimits) -> bytes:
