@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from dashboard_openapi import ApiModel, responses
 from nature_risk import reference
 from nature_risk.knowledge_base import get_knowledge_base
-from pydantic import ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Field
 
 router = Router()
 
@@ -149,6 +149,17 @@ class ReleaseSummary(ReleaseInfo):
     pressures: int
 
 
+def _ascii_integer(value: object) -> object:
+    """Reject query text that pydantic's int parsing would stretch to a number.
+
+    pydantic reads ``4_5`` as 45 and strips spaces, and ``int()`` reads
+    non-ASCII digits, so only ASCII digits pass on to the int field.
+    """
+    if isinstance(value, str) and not (value.isascii() and value.isdecimal()):
+        raise ValueError("not a whole number")
+    return value
+
+
 @router.get(
     "/reference/ecosystem-services",
     summary="List the ecosystem services with their definitions",
@@ -208,8 +219,12 @@ def search_economic_activities(
     include_ratings: Annotated[
         bool, Query(description="Add each activity's ratings to the items.")
     ] = False,
-    limit: Annotated[int, Query(ge=1, le=reference.MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
-    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    limit: Annotated[
+        int, BeforeValidator(_ascii_integer), Query(ge=1, le=reference.MAX_PAGE_SIZE)
+    ] = DEFAULT_PAGE_SIZE,
+    offset: Annotated[
+        int, BeforeValidator(_ascii_integer), Query(ge=0, le=100_000)
+    ] = 0,
 ) -> ActivityPage:
     kb = get_knowledge_base()
     page = reference.search_economic_activities(

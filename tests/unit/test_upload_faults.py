@@ -17,7 +17,13 @@ from typing import Any
 import pytest
 from nature_risk.api import json_body
 
-from tests.events import csv_event, json_event, lambda_context, multipart_event
+from tests.events import (
+    csv_event,
+    http_event,
+    json_event,
+    lambda_context,
+    multipart_event,
+)
 from tests.functions import load_function
 
 NATURAL_CAPITAL = "/dashboards/natural-capital"
@@ -694,3 +700,25 @@ def test_openapi_documents_accepted_media_types(dashboard):
         assert 415 in {
             int(status) for status in document["paths"][path]["post"]["responses"]
         }
+
+
+@pytest.mark.parametrize("parameter", ["limit", "offset"])
+@pytest.mark.parametrize("value", ["4_5", " 5", "\u0665", "1e1", ""])
+def test_reference_paging_takes_ascii_digits(dashboard, parameter, value):
+    event = http_event(
+        "GET", "/reference/economic-activities", query={parameter: value}
+    )
+
+    response = call(dashboard, event)
+
+    assert response["statusCode"] == 422
+    assert problems_of(response)[0]["field"] == f"query.{parameter}"
+
+
+def test_reference_paging_plain_digits_accepted(dashboard):
+    query = {"limit": "5", "offset": "0"}
+    event = http_event("GET", "/reference/economic-activities", query=query)
+
+    response = call(dashboard, event)
+
+    assert response["statusCode"] == 200
