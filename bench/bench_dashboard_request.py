@@ -12,6 +12,12 @@ Targets:
 - the response stays under Lambda's 6 MB synchronous response limit, shown
   here for the largest case: 100,000 distinct unrecognised codes.
 
+NOTE: pydantic and aws_lambda_powertools load their submodules lazily, so the
+cold-start baseline leaves out two costs every API handler pays: Powertools'
+event_handler (about 60 ms) and pydantic's model machinery, loaded by the first
+model class (about 65 ms), measured on the loaded 2-core bench machine. With a
+baseline near 500 ms they alone use most of the 1.3x target.
+
 Times are the best of several interleaved runs (``time.perf_counter``), because the
 fastest run is the one least disturbed by other work on the machine. Cold
 starts are the median of several fresh processes.
