@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from dashboard_openapi import ApiModel, responses
 from nature_risk import reference
 from nature_risk.knowledge_base import get_knowledge_base
-from pydantic import BeforeValidator, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 router = Router()
 
@@ -149,15 +152,20 @@ class ReleaseSummary(ReleaseInfo):
     pressures: int
 
 
-def _ascii_integer(value: object) -> object:
-    """Reject query text that pydantic's int parsing would stretch to a number.
+def _require_ascii_integers(*names: str) -> None:
+    """Reject query values that pydantic's int parsing stretches to a number.
 
     pydantic reads ``4_5`` as 45 and strips spaces, and ``int()`` reads
-    non-ASCII digits, so only ASCII digits pass on to the int field.
+    non-ASCII digits, so the raw values must be ASCII digits. Raises the
+    validation error the resolver answers with 422, as for any invalid value.
     """
-    if isinstance(value, str) and not (value.isascii() and value.isdecimal()):
-        raise ValueError("not a whole number")
-    return value
+    errors = []
+    for name in names:
+        raw = router.current_event.get_query_string_value(name)
+        if raw is not None and not (raw.isascii() and raw.isdecimal()):
+            errors.append({"loc": ("query", name), "type": "int_parsing"})
+    if errors:
+        raise RequestValidationError(errors)
 
 
 @router.get(
@@ -219,13 +227,10 @@ def search_economic_activities(
     include_ratings: Annotated[
         bool, Query(description="Add each activity's ratings to the items.")
     ] = False,
-    limit: Annotated[
-        int, BeforeValidator(_ascii_integer), Query(ge=1, le=reference.MAX_PAGE_SIZE)
-    ] = DEFAULT_PAGE_SIZE,
-    offset: Annotated[
-        int, BeforeValidator(_ascii_integer), Query(ge=0, le=100_000)
-    ] = 0,
+    limit: Annotated[int, Query(ge=1, le=reference.MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> ActivityPage:
+    _require_ascii_integers("limit", "offset")
     kb = get_knowledge_base()
     page = reference.search_economic_activities(
         kb,
