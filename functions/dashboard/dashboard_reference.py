@@ -157,7 +157,8 @@ def _require_ascii_integers(*names: str) -> None:
 
     pydantic reads ``4_5`` as 45 and strips spaces, and ``int()`` reads
     non-ASCII digits, so the raw values must be ASCII digits. Raises the
-    validation error the resolver answers with 422, as for any invalid value.
+    validation error that the resolver turns into a 422, as for any invalid
+    value.
     """
     errors = []
     for name in names:

@@ -653,16 +653,17 @@ def _blank_rows(frame: pd.DataFrame) -> np.ndarray:
     return blank
 
 
-def require_records(table: Table, what: str) -> None:
+def require_records(table: Table, records_name: str) -> None:
     """Raise ``InputError`` when the table has no rows (a header-only file, ``[]``).
 
-    ``what`` names the records in the message and the reason, as in
+    ``records_name`` names the records in the message and the reason, as in
     "no holdings". JSON problems name the list, CSV problems no field.
     """
     if len(table.frame) == 0:
         field = table.records_field if table.source == "json" else None
         raise InputError(
-            f"The portfolio has no {what}.", [Problem(reason=f"no {what}", field=field)]
+            f"The portfolio has no {records_name}.",
+            [Problem(reason=f"no {records_name}", field=field)],
         )
 
 
