@@ -127,12 +127,12 @@ def get_portfolio(portfolio_id: str) -> Response[str]:
 def replace_portfolio(portfolio_id: str) -> Response[str]:
     owner = owner_of(app.current_event)
     key = repository.parse_portfolio_id(portfolio_id)
-    version = expected_version(app.current_event, required=True)
-    assert version is not None  # required=True raises instead of returning None
+    versions = expected_version(app.current_event, required=True)
+    assert versions is not None  # required=True raises instead of returning None
     draft = read_draft(app.current_event, INPUT_LIMITS)
     with database().transaction() as connection:
         portfolio = repository.replace_portfolio(
-            connection, owner, key, version, draft, PORTFOLIO_LIMITS
+            connection, owner, key, versions, draft, PORTFOLIO_LIMITS
         )
     return _json(200, portfolio.summary(), {"ETag": etag(portfolio.version)})
 
@@ -141,9 +141,9 @@ def replace_portfolio(portfolio_id: str) -> Response[str]:
 def delete_portfolio(portfolio_id: str) -> Response[str]:
     owner = owner_of(app.current_event)
     key = repository.parse_portfolio_id(portfolio_id)
-    version = expected_version(app.current_event, required=False)
+    versions = expected_version(app.current_event, required=False)
     with database().transaction() as connection:
-        repository.delete_portfolio(connection, owner, key, version)
+        repository.delete_portfolio(connection, owner, key, versions)
     return Response(status_code=204, body="")
 
 

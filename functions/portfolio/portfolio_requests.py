@@ -18,6 +18,7 @@ import binascii
 import email.parser
 import email.policy
 import json
+import re
 import unicodedata
 from collections.abc import Mapping
 from typing import Any
@@ -181,14 +182,52 @@ def read_draft(event: APIGatewayProxyEventV2, limits: InputLimits) -> PortfolioD
     )
 
 
-def expected_version(event: APIGatewayProxyEventV2, *, required: bool) -> int | None:
-    """Read the version in ``If-Match`` (an ETag such as ``"3"``).
+# RFC 9110, section 8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, where
+# etagc is %x21 / %x23-7E / obs-text.
+_ENTITY_TAG = re.compile(r'(W/)?"([\x21\x23-\x7e\x80-\xff]*)"')
+_LIST_SPACE = re.compile(r"[ \t,]*")
+# The opaque part of an ETag this function sends: a version from 1, with at
+# most nine digits so it fits a PostgreSQL integer.
+_VERSION_TAG = re.compile(r"[1-9][0-9]{0,8}")
 
-    A missing header raises ``PreconditionRequired`` when ``required``, and
-    so does ``*``, because an update must name the version it replaces. A weak
-    or malformed tag returns -1, which matches no stored version (412).
+
+def parse_entity_tags(value: str) -> list[tuple[bool, str]] | None:
+    """Parse an ``If-Match`` list into (weak, opaque tag) pairs.
+
+    Elements are separated by commas with optional spaces or tabs, and empty
+    elements are skipped, as RFC 9110 section 5.6.1 requires of recipients.
+    Returns None when the value is not a list of entity tags.
     """
-    value = (event.headers.get("if-match") or "").strip()
+    tags: list[tuple[bool, str]] = []
+    position = _LIST_SPACE.match(value, 0).end()  # type: ignore[union-attr]
+    while position < len(value):
+        tag = _ENTITY_TAG.match(value, position)
+        if tag is None:
+            return None
+        tags.append((tag.group(1) is not None, tag.group(2)))
+        position = tag.end()
+        after = _LIST_SPACE.match(value, position).end()  # type: ignore[union-attr]
+        if after < len(value) and "," not in value[position:after]:
+            return None
+        position = after
+    return tags
+
+
+def expected_version(
+    event: APIGatewayProxyEventV2, *, required: bool
+) -> list[int] | None:
+    """Read the versions ``If-Match`` names (ETags such as ``"3"``).
+
+    The header is one entity tag or a comma-separated list (RFC 9110,
+    section 13.1.1), and the request's condition holds when the stored version
+    matches any listed tag. Matching is strong: a weak tag (``W/"3"``) and a
+    tag this function never sends (``"03"``) match nothing. A malformed
+    header, such as ``3`` or ``"3``, returns an empty list, which matches no
+    stored version (412). A missing header raises ``PreconditionRequired``
+    when ``required``, and so does ``*``, because an update must name the
+    version it replaces.
+    """
+    value = (event.headers.get("if-match") or "").strip(" \t")
     if not value:
         if required:
             raise PreconditionRequired(
@@ -199,10 +238,12 @@ def expected_version(event: APIGatewayProxyEventV2, *, required: bool) -> int | 
         raise PreconditionRequired(
             "If-Match must be the portfolio's ETag, not *: read the portfolio first."
         )
-    tag = value.strip('"')
-    if value.startswith("W/") or not tag.isdecimal() or len(tag) > 9:
-        return -1
-    return int(tag)
+    tags = parse_entity_tags(value) or []
+    return [
+        int(opaque)
+        for weak, opaque in tags
+        if not weak and _VERSION_TAG.fullmatch(opaque)
+    ]
 
 
 def etag(version: int) -> str:

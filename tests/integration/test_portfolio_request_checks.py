@@ -14,10 +14,12 @@ import pytest
 
 from tests.functions import load_function
 from tests.integration.test_portfolio_routes import (
+    PORTFOLIO,
     ROUTES,
     body_of,
     call,
     create,
+    one,
 )
 
 
@@ -63,3 +65,55 @@ def test_subject_with_unicode_allowed(portfolio_function: ModuleType) -> None:
     )
     assert response["statusCode"] == 200
     assert [item["id"] for item in body_of(response)["portfolios"]] == [created["id"]]
+
+
+# If-Match ------------------------------------------------------------------
+
+
+def put_with(function: ModuleType, portfolio_id: str, if_match: str) -> int:
+    response = one(
+        function,
+        "PUT",
+        portfolio_id,
+        payload={**PORTFOLIO, "name": "Renamed"},
+        headers={"if-match": if_match},
+    )
+    return response["statusCode"]
+
+
+@pytest.mark.parametrize(
+    "if_match",
+    ["1", '"1', '1"', '"01"', 'W/"1"', '"1" "2"', '*, "1"', '"1";', "garbage"],
+)
+def test_if_match_malformed_or_weak_fails(
+    portfolio_function: ModuleType, if_match: str
+) -> None:
+    created = create(portfolio_function)
+    assert put_with(portfolio_function, created["id"], if_match) == 412
+    response = one(portfolio_function, "GET", created["id"])
+    assert body_of(response)["version"] == 1
+
+
+@pytest.mark.parametrize(
+    "if_match", ['"1"', '"2", "1"', '"1", "2"', 'W/"1", "1"', ' , "1" ,', '"2",,"1"']
+)
+def test_if_match_list_any_tag_matches(
+    portfolio_function: ModuleType, if_match: str
+) -> None:
+    created = create(portfolio_function)
+    assert put_with(portfolio_function, created["id"], if_match) == 200
+
+
+def test_if_match_star_needs_etag(portfolio_function: ModuleType) -> None:
+    created = create(portfolio_function)
+    assert put_with(portfolio_function, created["id"], "*") == 428
+
+
+def test_delete_if_match_list(portfolio_function: ModuleType) -> None:
+    created = create(portfolio_function)
+    stale = one(portfolio_function, "DELETE", created["id"], headers={"if-match": "1"})
+    assert stale["statusCode"] == 412
+    deleted = one(
+        portfolio_function, "DELETE", created["id"], headers={"if-match": '"3", "1"'}
+    )
+    assert deleted["statusCode"] == 204

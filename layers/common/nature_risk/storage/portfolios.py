@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import unicodedata
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import pg8000.native
@@ -368,15 +369,20 @@ def _raise_missing_or_stale(
     raise NotFound(NOT_FOUND_MESSAGE)
 
 
+def _version_list(expected: int | Sequence[int]) -> list[int]:
+    # An empty list matches no version.
+    return [expected] if isinstance(expected, int) else list(expected)
+
+
 def replace_portfolio(
     connection: pg8000.native.Connection,
     owner: str,
     portfolio_id: uuid.UUID,
-    expected_version: int,
+    expected_version: int | Sequence[int],
     draft: PortfolioDraft,
     limits: PortfolioLimits,
 ) -> Portfolio:
-    """Replace a portfolio if its version is ``expected_version``.
+    """Replace a portfolio if its version is ``expected_version`` or one of them.
 
     The version check and the increment are one ``UPDATE``, so of two requests
     with the same version exactly one matches. The other raises
@@ -389,7 +395,8 @@ def replace_portfolio(
         "currency = :currency, holdings_count = :count, "
         "options = CAST(:options AS jsonb), "
         "version = version + 1, updated_at = now() "
-        "WHERE id = :id AND owner_sub = :owner AND version = :version "
+        "WHERE id = :id AND owner_sub = :owner "
+        "AND version = ANY(CAST(:versions AS integer[])) "
         "RETURNING id, name, module, currency, holdings_count, version, "
         "created_at, updated_at, options ",
         name=draft.name,
@@ -399,7 +406,7 @@ def replace_portfolio(
         options=_options_json(draft.options),
         id=portfolio_id,
         owner=owner,
-        version=expected_version,
+        versions=_version_list(expected_version),
     )
     if not rows:
         _raise_missing_or_stale(connection, owner, portfolio_id)
@@ -413,21 +420,24 @@ def delete_portfolio(
     connection: pg8000.native.Connection,
     owner: str,
     portfolio_id: uuid.UUID,
-    expected_version: int | None = None,
+    expected_version: int | Sequence[int] | None = None,
 ) -> None:
     """Delete a portfolio with its holdings and record only its id and time.
 
-    With ``expected_version``, a newer stored version raises
-    ``PreconditionFailed``. A missing or foreign id raises ``NotFound``.
+    With ``expected_version`` (one version or a list, any of which may
+    match), another stored version raises ``PreconditionFailed``. A missing
+    or foreign id raises ``NotFound``.
     """
-    # Without If-Match the version is NULL, which skips the version check.
+    # Without If-Match the list is NULL, which skips the version check.
+    versions = None if expected_version is None else _version_list(expected_version)
     rows = connection.run(
         "DELETE FROM portfolios WHERE id = :id AND owner_sub = :owner "
-        "AND (CAST(:version AS integer) IS NULL OR version = :version) "
+        "AND (CAST(:versions AS integer[]) IS NULL "
+        "OR version = ANY(CAST(:versions AS integer[]))) "
         "RETURNING id",
         id=portfolio_id,
         owner=owner,
-        version=expected_version,
+        versions=versions,
     )
     if not rows:
         _raise_missing_or_stale(connection, owner, portfolio_id)
