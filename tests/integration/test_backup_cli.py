@@ -99,3 +99,32 @@ def test_cli_restore_reports_unknown_snapshot(
 
     assert status == 1
     assert "no complete snapshot" in capsys.readouterr().err
+
+
+def test_cli_database_error_hides_row_values(
+    snapshot_source: list[str],
+    database_secret: str,
+    clean_database: PostgresServer,
+    bucket: BackupBucket,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("BACKUP_BUCKET", bucket.name)
+    admin = clean_database.connect()
+    # PostgreSQL's message for a failed CHECK quotes the whole failing row.
+    admin.run(
+        "ALTER TABLE portfolios ADD CONSTRAINT backup_test_rejects_names "
+        "CHECK (name NOT LIKE 'Private%')"
+    )
+    try:
+        status = main(["restore", SNAPSHOT_ID, "--no-progress"])
+    finally:
+        admin.run("ALTER TABLE portfolios DROP CONSTRAINT backup_test_rejects_names")
+    errors = capsys.readouterr().err
+    rows = admin.run("SELECT count(*) FROM portfolios")
+    admin.close()
+
+    assert status == 1
+    assert "SQLSTATE 23514" in errors
+    assert PRIVATE_NAME not in errors
+    assert rows == [[0]]

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import boto3
+import pg8000.native
 
 from nature_risk.backup.errors import BackupError
 from nature_risk.backup.job import (
@@ -37,7 +38,7 @@ from nature_risk.backup.restore import RestoreOptions, restore_snapshot
 from nature_risk.backup.snapshot import take_snapshot
 from nature_risk.config import BackupSettings, ConfigurationError, DatabaseSettings
 from nature_risk.errors import NatureRiskError
-from nature_risk.storage.db import open_connection
+from nature_risk.storage.db import open_connection, sqlstate_of
 
 LATEST = "latest"
 
@@ -258,6 +259,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (NatureRiskError, ConfigurationError) as error:
         message = error.message if isinstance(error, NatureRiskError) else str(error)
         sys.stderr.write(f"ERROR: {message}\n")
+        return 1
+    except pg8000.native.DatabaseError as error:
+        # The server's message can quote a row's values, so only the SQLSTATE
+        # is printed.
+        sys.stderr.write(
+            f"ERROR: the database rejected a statement (SQLSTATE "
+            f"{sqlstate_of(error)}); the transaction it ran in was rolled back\n"
+        )
         return 1
 
 
