@@ -9,6 +9,7 @@ connection is opened on first use and kept for warm invocations.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -25,7 +26,13 @@ from nature_risk.observability import get_logger, lambda_entry
 from nature_risk.portfolio_modules import get_module
 from nature_risk.storage import portfolios as repository
 from nature_risk.storage.db import UNAVAILABLE_MESSAGE, Database
-from portfolio_requests import etag, expected_version, owner_of, read_draft
+from portfolio_requests import (
+    etag,
+    expected_version,
+    owner_of,
+    query_value,
+    read_draft,
+)
 
 logger = get_logger("portfolio")
 app = create_resolver(logger)
@@ -33,6 +40,7 @@ app = create_resolver(logger)
 INPUT_LIMITS = InputLimits.from_env()
 PORTFOLIO_LIMITS = PortfolioLimits.from_env()
 DEFAULT_PAGE_SIZE = 20
+WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 
 _database: list[Database] = []
 
@@ -70,12 +78,13 @@ def _json(
 
 
 def _page_size() -> int:
-    raw = app.current_event.get_query_string_value("limit")
+    raw = query_value(app.current_event, "limit")
     if raw is None:
         return min(DEFAULT_PAGE_SIZE, PORTFOLIO_LIMITS.max_page_size)
     maximum = PORTFOLIO_LIMITS.max_page_size
-    # isdecimal() alone also takes non-ASCII digits, which int() reads.
-    if not (raw.isascii() and raw.isdecimal()) or not 1 <= int(raw) <= maximum:
+    # ASCII digits only: isdecimal() also takes non-ASCII digits, which int()
+    # reads. The length bound keeps int() under its 4,300-digit limit.
+    if WHOLE_NUMBER.fullmatch(raw) is None or not 1 <= int(raw) <= maximum:
         raise InputError(
             f"limit must be a whole number from 1 to {maximum}.",
             [Problem(field="limit", reason=f"not a whole number from 1 to {maximum}")],
@@ -87,7 +96,7 @@ def _page_size() -> int:
 def list_portfolios() -> Response[str]:
     owner = owner_of(app.current_event)
     page_size = _page_size()
-    cursor = app.current_event.get_query_string_value("cursor")
+    cursor = query_value(app.current_event, "cursor")
     with database().transaction() as connection:
         page = repository.list_portfolios(connection, owner, page_size, cursor)
     return _json(

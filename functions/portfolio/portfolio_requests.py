@@ -20,6 +20,7 @@ import email.policy
 import json
 import re
 import unicodedata
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -156,8 +157,33 @@ def portfolio_fields(
         return _json_fields(body)
     if media_type == "multipart/form-data":
         return _multipart_fields(body, content_type)
-    query = event.query_string_parameters or {}
-    return {key: query.get(key) for key in PORTFOLIO_FIELDS}
+    return {key: query_value(event, key) for key in PORTFOLIO_FIELDS}
+
+
+def query_value(event: APIGatewayProxyEventV2, name: str) -> str | None:
+    """Read a query parameter, percent-decoded strictly as UTF-8.
+
+    API Gateway's ``queryStringParameters`` may have replaced invalid UTF-8
+    with U+FFFD, so the value is decoded again from ``rawQueryString``.
+    Repeated parameters are joined with commas, as API Gateway joins them.
+    Raises ``InputError`` naming the parameter when its value is not UTF-8.
+    """
+    raw = event.raw_event.get("rawQueryString")
+    if not isinstance(raw, str):
+        return (event.query_string_parameters or {}).get(name)
+    values = []
+    for pair in raw.split("&"):
+        key, _, value = pair.partition("=")
+        if urllib.parse.unquote_plus(key, errors="replace") != name:
+            continue
+        try:
+            values.append(urllib.parse.unquote_plus(value, errors="strict"))
+        except UnicodeDecodeError:
+            raise InputError(
+                f"The query parameter '{name}' is not valid percent-encoded UTF-8.",
+                [Problem(field=name, reason="invalid UTF-8")],
+            ) from None
+    return ",".join(values) if values else None
 
 
 def read_draft(event: APIGatewayProxyEventV2, limits: InputLimits) -> PortfolioDraft:

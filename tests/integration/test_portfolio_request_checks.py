@@ -117,3 +117,57 @@ def test_delete_if_match_list(portfolio_function: ModuleType) -> None:
         portfolio_function, "DELETE", created["id"], headers={"if-match": '"3", "1"'}
     )
     assert deleted["statusCode"] == 204
+
+
+# Query values --------------------------------------------------------------
+
+
+CSV_BODY = b"name,code,amount\nExample Farms,0111,10\n"
+
+
+def csv_create(function: ModuleType, raw_query: str) -> dict:
+    return call(
+        function,
+        "POST",
+        "/portfolios",
+        "POST /portfolios",
+        body=CSV_BODY,
+        headers={"content-type": "text/csv"},
+        query=raw_query,
+    )
+
+
+@pytest.mark.parametrize("raw_name", ["%FFabc", "a%C3", "%ED%A0%80x"])
+def test_query_name_invalid_utf8_rejected(
+    portfolio_function: ModuleType, raw_name: str
+) -> None:
+    response = csv_create(portfolio_function, f"name={raw_name}&currency=EUR")
+    assert response["statusCode"] == 400
+    problems = body_of(response)["error"]["problems"]
+    assert problems == [{"field": "name", "reason": "invalid UTF-8"}]
+
+
+def test_query_name_decoded_exactly(portfolio_function: ModuleType) -> None:
+    response = csv_create(
+        portfolio_function, "name=Caf%C3%A9+%F0%9F%8C%B3&currency=EUR"
+    )
+    assert response["statusCode"] == 201, response["body"]
+    assert body_of(response)["name"] == "Café 🌳"
+
+
+@pytest.mark.parametrize(
+    "raw_limit", ["%EF%BC%95", "%C2%B2", "5%20", "1" * 5000, "-1", "0x5"]
+)
+def test_limit_needs_ascii_digits(
+    portfolio_function: ModuleType, raw_limit: str
+) -> None:
+    response = call(
+        portfolio_function,
+        "GET",
+        "/portfolios",
+        "GET /portfolios",
+        query=f"limit={raw_limit}",
+    )
+    assert response["statusCode"] == 400
+    problems = body_of(response)["error"]["problems"]
+    assert [problem["field"] for problem in problems] == ["limit"]
