@@ -217,6 +217,18 @@ def test_backup_schedule_retries_into_a_dead_letter_queue():
     assert backup["ReservedConcurrentExecutions"] == 1
 
 
+def test_backup_verify_schedule_sends_the_job_its_action():
+    import json
+
+    from nature_risk.backup.job import VERIFY_ACTION
+
+    verify = properties("BackupFunction")["Events"]["Verify"]
+    assert verify["Type"] == "Schedule"
+    assert json.loads(verify["Properties"]["Input"]) == {"action": VERIFY_ACTION}
+    queue = get_att("BackupDeadLetterQueue", "Arn")
+    assert verify["Properties"]["DeadLetterConfig"]["Arn"] == queue
+
+
 # Bucket, key and database ------------------------------------------------------
 
 
