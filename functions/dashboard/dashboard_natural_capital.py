@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from dashboard_openapi import ApiModel, UploadBody, document_upload, responses
 from dashboard_reference import CodeResolution, ReleaseInfo
 from dashboard_templates import register_template
-from dashboard_uploads import parse_flag, read_upload
+from dashboard_uploads import read_upload
 from nature_risk.config import InputLimits
 from nature_risk.knowledge_base import get_knowledge_base
 from nature_risk.natural_capital import DashboardOptions, build_dashboard
@@ -212,12 +212,10 @@ def dashboard_options(
     body_options: Mapping[str, object], exclude_water_supply: bool | None
 ) -> DashboardOptions:
     """Combine the body's options with the query string's, which take precedence."""
-    exclude = parse_flag(
-        body_options.get("exclude_water_supply", False), "options.exclude_water_supply"
-    )
+    options = DashboardOptions.from_request(body_options)
     if exclude_water_supply is not None:
-        exclude = exclude_water_supply
-    return DashboardOptions(exclude_water_supply=exclude)
+        options = DashboardOptions(exclude_water_supply=exclude_water_supply)
+    return options
 
 
 @router.post(

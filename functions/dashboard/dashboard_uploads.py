@@ -102,27 +102,3 @@ def read_upload(event: APIGatewayProxyEventV2, limits: InputLimits) -> Upload:
             [Problem(reason="missing", field="body")],
         )
     return Upload(body=body, content_type=content_type)
-
-
-# The words the query string's bool parameters take (pydantic's), so a flag
-# reads the same in the body and the query. An empty value is rejected in both.
-TRUE_WORDS = frozenset({"true", "t", "1", "yes", "y", "on"})
-FALSE_WORDS = frozenset({"false", "f", "0", "no", "n", "off"})
-
-
-def parse_flag(value: object, name: str) -> bool:
-    """Read an option flag from a JSON value or text (true/false, 1/0, yes/no)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in TRUE_WORDS:
-            return True
-        if text in FALSE_WORDS:
-            return False
-    raise InputError(
-        f"The option '{name}' must be true or false.",
-        [Problem(reason="must be true or false", field=name)],
-    )

@@ -6,12 +6,14 @@ the TLS-only PostgreSQL.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from tests.events import json_event, lambda_context
 from tests.functions import load_function
 from tests.integration.test_portfolio_routes import (
     PORTFOLIO,
@@ -171,3 +173,94 @@ def test_limit_needs_ascii_digits(
     assert response["statusCode"] == 400
     problems = body_of(response)["error"]["problems"]
     assert [problem["field"] for problem in problems] == ["limit"]
+
+
+# Options -------------------------------------------------------------------
+
+
+def public_dashboard(payload: dict) -> dict:
+    dashboard = load_function("dashboard", fresh=True)
+    event = json_event("/dashboards/natural-capital", payload)
+    response = dashboard.lambda_handler(event, lambda_context("dashboard"))
+    return response
+
+
+@pytest.mark.parametrize(
+    ("options", "stored"),
+    [
+        ({"exclude_water_supply": "false"}, {"exclude_water_supply": False}),
+        ({"exclude_water_supply": "yes"}, {"exclude_water_supply": True}),
+        ({"exclude_water_supply": True}, {"exclude_water_supply": True}),
+        ({}, {}),
+    ],
+)
+def test_saved_options_read_as_public_route(
+    portfolio_function: ModuleType, options: dict, stored: dict
+) -> None:
+    payload = {**PORTFOLIO, "options": options}
+    created = create(portfolio_function, payload=payload)
+    assert created["options"] == stored
+    saved = one(portfolio_function, "GET", created["id"], "/dashboard")
+    assert saved["statusCode"] == 200
+    public = public_dashboard(payload)
+    assert public["statusCode"] == 200
+    saved_options = body_of(saved)["dashboard"]["options"]
+    assert saved_options == json.loads(public["body"])["options"]
+
+
+def test_saved_options_invalid_flag_rejected(portfolio_function: ModuleType) -> None:
+    payload = {**PORTFOLIO, "options": {"exclude_water_supply": "ZQXMARK5678"}}
+    public = public_dashboard(payload)
+    assert public["statusCode"] == 400
+    response = call(
+        portfolio_function,
+        "POST",
+        "/portfolios",
+        "POST /portfolios",
+        payload=payload,
+    )
+    assert response["statusCode"] == 400
+    problems = body_of(response)["error"]["problems"]
+    assert [problem["field"] for problem in problems] == [
+        "options.exclude_water_supply"
+    ]
+    assert "ZQXMARK5678" not in response["body"]
+
+
+def test_unknown_options_not_stored(portfolio_function: ModuleType) -> None:
+    payload = {
+        **PORTFOLIO,
+        "options": {"not_an_option": "x" * 100_000, "exclude_water_supply": False},
+    }
+    created = create(portfolio_function, payload=payload)
+    assert created["options"] == {"exclude_water_supply": False}
+    listed = call(portfolio_function, "GET", "/portfolios", "GET /portfolios")
+    assert len(listed["body"]) < 2_000
+    assert "not_an_option" not in listed["body"]
+
+
+# Holding text --------------------------------------------------------------
+
+
+def test_literal_backslash_u0000_kept(portfolio_function: ModuleType) -> None:
+    name = "C:\\u0000\\temp"
+    holdings = [{"name": name, "code": "0111", "amount": 1}]
+    created = create(portfolio_function, payload={**PORTFOLIO, "holdings": holdings})
+    response = one(portfolio_function, "GET", created["id"])
+    assert body_of(response)["holdings"][0]["name"] == name
+
+
+def test_real_nul_in_holding_rejected(portfolio_function: ModuleType) -> None:
+    holdings = [
+        {"name": "Example Farms", "code": "0111", "amount": 1},
+        {"name": "a\u0000b", "code": "0111", "amount": 1},
+    ]
+    response = call(
+        portfolio_function,
+        "POST",
+        "/portfolios",
+        "POST /portfolios",
+        payload={**PORTFOLIO, "holdings": holdings},
+    )
+    assert response["statusCode"] == 400
+    assert "\\u0000" not in response["body"]

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from nature_risk.config import InputLimits
 from nature_risk.errors import InputError, PayloadTooLarge, UnsupportedMediaType
+from nature_risk.option_flags import parse_flag
 
 from tests.events import (
     csv_event,
@@ -620,14 +621,14 @@ def test_upload_empty_body(uploads: ModuleType) -> None:
         (0, False),
     ],
 )
-def test_flag_values(uploads: ModuleType, value: object, expected: bool) -> None:
-    assert uploads.parse_flag(value, "exclude_water_supply") is expected
+def test_flag_values(value: object, expected: bool) -> None:
+    assert parse_flag(value, "exclude_water_supply") is expected
 
 
 @pytest.mark.parametrize("value", ["maybe-secret", 2, 1.5, None, []])
-def test_flag_rejects_other_values(uploads: ModuleType, value: object) -> None:
+def test_flag_rejects_other_values(value: object) -> None:
     with pytest.raises(InputError) as raised:
-        uploads.parse_flag(value, "exclude_water_supply")
+        parse_flag(value, "exclude_water_supply")
 
     assert "maybe-secret" not in raised.value.message
     assert raised.value.problems[0].field == "exclude_water_supply"

@@ -21,6 +21,7 @@ from nature_risk.classification import REASONS, Classifier, Resolution
 from nature_risk.config import InputLimits
 from nature_risk.errors import InputError, Problem
 from nature_risk.knowledge_base import RATINGS, SCORES, KnowledgeBase
+from nature_risk.option_flags import parse_flag
 
 _RATED = 5  # positions 0..4 of RATINGS are VH..VL; ND and N/A are not rated
 _HIGH = 2  # positions 0..1 are VH and H
@@ -71,6 +72,28 @@ class DashboardOptions:
         if problems:
             raise InputError("The dashboard options are invalid.", problems)
         return cls(**values)
+
+    @classmethod
+    def from_request(cls, options: Mapping[str, object] | None) -> DashboardOptions:
+        """Build options from a request's ``options`` object, as the route reads it.
+
+        Known flags take the words ``parse_flag`` reads, and other keys are
+        ignored. Raises ``InputError`` naming the flag for any other value.
+        """
+        return cls(**request_flags(options))
+
+    def to_dict(self) -> dict[str, bool]:
+        """Return the options as a JSON object of flags."""
+        return {"exclude_water_supply": self.exclude_water_supply}
+
+
+def request_flags(options: Mapping[str, object] | None) -> dict[str, bool]:
+    """Parse the known flags a request's ``options`` object sets; drop other keys."""
+    return {
+        key: parse_flag(options[key], f"options.{key}")
+        for key in sorted(_OPTION_FIELDS)
+        if options and key in options
+    }
 
 
 _OPTION_FIELDS = frozenset({"exclude_water_supply"})

@@ -52,7 +52,13 @@ class StoredHoldings:
 def parse_natural_capital(
     body: bytes, content_type: str, limits: InputLimits
 ) -> ParsedHoldings:
-    """Parse with the dashboard's parser; keep row, name, code and amount."""
+    """Parse with the dashboard's parser; keep row, name, code and amount.
+
+    The options are parsed as the public route parses them, and only the
+    known flags the body sets are kept, so the saved dashboard reads them
+    alike and no other key or value is stored.
+    """
+    from nature_risk.natural_capital import request_flags
     from nature_risk.portfolio_input import parse_holdings
 
     table = parse_holdings(body, content_type, limits)
@@ -68,7 +74,7 @@ def parse_natural_capital(
             zip(table.rows.tolist(), table.names, table.codes, strict=True)
         )
     ]
-    return ParsedHoldings(records, table.currency, dict(table.options))
+    return ParsedHoldings(records, table.currency, request_flags(table.options))
 
 
 def natural_capital_holdings(
@@ -96,9 +102,9 @@ def natural_capital_dashboard(
     from nature_risk.knowledge_base import get_knowledge_base
     from nature_risk.natural_capital import DashboardOptions, build_dashboard
 
-    dashboard_options = DashboardOptions(
-        exclude_water_supply=bool(options.get("exclude_water_supply", False))
-    )
+    # Portfolios saved before options were parsed on save may hold text
+    # flags such as "false", which this reads as the public route does.
+    dashboard_options = DashboardOptions.from_request(options)
     return build_dashboard(
         natural_capital_holdings(records, currency),
         get_knowledge_base(),
