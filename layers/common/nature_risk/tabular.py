@@ -771,6 +771,7 @@ def _read_json(
     columns: dict[str, list[str]] = {}
     problems: list[Problem] = []
     key_names: dict[str, str] = {}
+    known_names: dict[str, bool] = {}
     for index, record in enumerate(records):
         if not isinstance(record, dict):
             problems.append(
@@ -790,7 +791,10 @@ def _read_json(
                     )
             # Keys are named in problems only when the route reads them, so
             # a key chosen by the caller never comes back in a response.
-            known = _match_column([name], known_fields) is not None
+            known = known_names.get(name)
+            if known is None:
+                known = _match_column([name], known_fields) is not None
+                known_names[name] = known
             located = f"{prefix}[{index}].{name}" if known else f"{prefix}[{index}]"
             where = "" if known else f"unknown field (key {position} of the object): "
             if name in seen:
@@ -817,7 +821,10 @@ def _read_json(
                     )
                 )
                 continue
-            cells = columns.setdefault(name, [""] * len(records))
+            cells = columns.get(name)
+            if cells is None:
+                # Not setdefault, which would build this list for every cell.
+                cells = columns[name] = [""] * len(records)
             cells[index] = cell
     if problems:
         cap = limits.max_row_errors
