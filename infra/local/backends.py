@@ -32,10 +32,10 @@ class LocalBackends:
     secret_arn: str
     environment: dict[str, str] = field(default_factory=dict)
 
-    def stop(self) -> None:
-        """Stop moto and the database."""
+    def stop(self, *, keep_postgres_log: Path | None = None) -> None:
+        """Stop moto and the database, copying its log to ``keep_postgres_log``."""
         self.aws.stop()
-        self.postgres.stop()
+        self.postgres.stop(keep_log=keep_postgres_log)
 
 
 def start_local_backends(workdir: Path) -> LocalBackends:

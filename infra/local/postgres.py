@@ -148,8 +148,12 @@ class PostgresServer:
         """Return the app user's credentials as an RDS-managed secret's JSON."""
         return json.dumps({"username": self.user, "password": self.password})
 
-    def stop(self) -> None:
-        """Stop the server and remove its data folder if this module made it."""
+    def stop(self, *, keep_log: Path | None = None) -> None:
+        """Stop the server and remove its data folder if this module made it.
+
+        With ``keep_log``, the server log is first copied to that file, so it
+        outlives the data folder.
+        """
         if self._running:
             subprocess.run(
                 [*self._run_as, str(self._pg_ctl), "stop", "-D", str(self.data_dir)]
@@ -158,6 +162,8 @@ class PostgresServer:
                 capture_output=True,
             )
             self._running = False
+        if keep_log is not None and self.log_file.is_file():
+            shutil.copyfile(self.log_file, keep_log)
         if self._owned_root is not None:
             shutil.rmtree(self._owned_root, ignore_errors=True)
             self._owned_root = None

@@ -166,6 +166,8 @@ def main(argv: list[str] | None = None) -> None:
 
     LOCAL_STATE_DIR.mkdir(exist_ok=True)
     state_dir = Path(tempfile.mkdtemp(prefix="run-", dir=LOCAL_STATE_DIR))
+    # The state folder goes on exit, but the PostgreSQL log is kept beside it.
+    postgres_log = LOCAL_STATE_DIR / f"{state_dir.name}-postgres.log"
     backends = None
     # A signal while PostgreSQL starts would leave a server that nothing
     # stops, so it is held until the backends are up, then acted on.
@@ -193,6 +195,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         postgres = backends.postgres
         print(f"PostgreSQL (TLS only) on {postgres.host}:{postgres.port}")
+        print(f"PostgreSQL log: {postgres.log_file} (kept as {postgres_log})")
         print(f"State folder (removed on exit): {state_dir}", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
@@ -200,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         server.server_close()
         if backends is not None:
-            backends.stop()
+            backends.stop(keep_postgres_log=postgres_log)
         shutil.rmtree(state_dir, ignore_errors=True)
 
 

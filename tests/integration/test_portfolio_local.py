@@ -259,6 +259,11 @@ def test_two_runs_then_signals_stop(run_environment) -> None:
             assert second.stop(signal.SIGTERM) == 0
             assert not port_accepts(second.postgres_port)
             assert not second.state_dir.exists()
+            kept_log = second.state_dir.with_name(
+                f"{second.state_dir.name}-postgres.log"
+            )
+            assert "database system is shut down" in kept_log.read_text()
+            kept_log.unlink()
             assert request(f"{first.url}/portfolios", "GET", token=token)[0] == 200
         finally:
             second.kill()
@@ -267,6 +272,7 @@ def test_two_runs_then_signals_stop(run_environment) -> None:
         assert first.stop(signal.SIGINT) == 0
         assert not port_accepts(first.postgres_port)
         assert not first.state_dir.exists()
+        first.state_dir.with_name(f"{first.state_dir.name}-postgres.log").unlink()
     finally:
         first.kill()
 

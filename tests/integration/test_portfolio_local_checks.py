@@ -1,15 +1,18 @@
-"""The local runtime's sign-in names and its one-event-at-a-time functions."""
+"""The local runtime: sign-in names, one event per function, the kept database log."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from infra.local.postgres import start_postgres
 from infra.local.server import LocalApiServer, RouteTable
 from infra.local.signin import MAX_USER_LENGTH, LocalSignIn
 from tests.events import http_event, lambda_context
@@ -95,3 +98,18 @@ def test_server_runs_one_event_per_function() -> None:
     assert statuses == [200] * 12
     assert peak["portfolio"] == 1
     assert peak["dashboard"] == 1
+
+
+def test_postgres_log_kept_after_stop(tmp_path: Path) -> None:
+    if not shutil.which("initdb") and not any(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb")
+    ):
+        pytest.skip("PostgreSQL server binaries are not installed (make system-deps)")
+    server = start_postgres(tmp_path / "postgres")
+    live_log = server.log_file
+    kept = tmp_path / "kept-postgres.log"
+    server.stop(keep_log=kept)
+    assert kept.is_file()
+    assert "database system is ready to accept connections" in kept.read_text()
+    assert "database system is shut down" in kept.read_text()
+    assert not live_log.exists() or live_log.is_relative_to(tmp_path)
