@@ -4,8 +4,9 @@
 CSV (raw or base64) or a multipart file upload, like every dashboard route.
 The biodiversity package, the open data and the layer packs load once per
 container, on the first mining or agriculture request. Loading them at
-import would add their cost to the cold start of every other route, so an
-invalid pack fails that first biodiversity request instead.
+import would add their cost to the cold start of every other route. An
+invalid pack makes every mining and agriculture request return 503 and log the
+pack folder and the field or row at fault (``require_biodiversity``).
 """
 
 from __future__ import annotations
@@ -134,14 +135,14 @@ def post_mining_dashboard() -> Response[str]:
     # Imported here so that only biodiversity requests pay for shapely and pyshp.
     from nature_risk.biodiversity import (
         build_mining_dashboard,
-        get_biodiversity,
         parse_mining_assets,
+        require_biodiversity,
     )
 
     limits = InputLimits.from_env()
     upload = read_upload(router.current_event, limits)
     assets = parse_mining_assets(upload.body, upload.content_type, limits)
-    biodiversity = get_biodiversity()
+    biodiversity = require_biodiversity()
     dashboard = build_mining_dashboard(
         assets,
         biodiversity.data,
@@ -168,14 +169,14 @@ def post_agriculture_dashboard() -> Response[str]:
     # Imported here so that only biodiversity requests pay for shapely and pyshp.
     from nature_risk.biodiversity import (
         build_agriculture_dashboard,
-        get_biodiversity,
         parse_agriculture_holdings,
+        require_biodiversity,
     )
 
     limits = InputLimits.from_env()
     upload = read_upload(router.current_event, limits)
     holdings = parse_agriculture_holdings(upload.body, upload.content_type, limits)
-    biodiversity = get_biodiversity()
+    biodiversity = require_biodiversity()
     dashboard = build_agriculture_dashboard(
         holdings, biodiversity.data, biodiversity.packs, get_knowledge_base()
     )

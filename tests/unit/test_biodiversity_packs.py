@@ -12,7 +12,7 @@ from nature_risk.biodiversity.indicators import indicator_catalogue, point_indic
 from nature_risk.biodiversity.packs import LayerPackError, load_pack, load_packs
 from nature_risk.config import BiodiversitySettings, ConfigurationError
 
-from tests.unit.biodiversity_support import write_pack
+from tests.unit.biodiversity_support import load_data, write_pack
 
 STAR = [
     {"id": "star_threat_abatement", "units": "STAR score", "radius_aggregation": "sum"}
@@ -45,10 +45,10 @@ def test_grid_pack_sum_within_radius(tmp_path):
     lat, lon = np.array([48.8566]), np.array([2.3522])
     within, cells = pack.within_radius(lat, lon, radius_km=20)
     assert within[0, 0] == pytest.approx(15.5)
-    assert cells[0] == 2
+    assert cells[0, 0] == 2
     within, cells = pack.within_radius(lat, lon, radius_km=5)
     assert within[0, 0] == pytest.approx(12.5)
-    assert cells[0] == 1
+    assert cells[0, 0] == 1
 
 
 def test_grid_pack_radius_crosses_antimeridian(tmp_path):
@@ -56,7 +56,7 @@ def test_grid_pack_radius_crosses_antimeridian(tmp_path):
         grid_pack(tmp_path, [[-17.75, -179.75, 4.0], [-17.75, 179.75, 1.0]])
     )
     within, cells = pack.within_radius(np.array([-17.8]), np.array([179.99]), 10)
-    assert cells[0] == 2
+    assert cells[0, 0] == 2
     assert within[0, 0] == pytest.approx(5.0)
 
 
@@ -65,7 +65,7 @@ def test_grid_pack_empty_cells_give_no_value(tmp_path):
     within, cells = pack.within_radius(np.array([48.8]), np.array([2.3]), 10)
     assert np.isnan(pack.at_points(np.array([48.8]), np.array([2.3]))[0, 0])
     assert np.isnan(within[0, 0])
-    assert cells[0] == 0
+    assert cells[0, 0] == 0
 
 
 def test_country_pack_lookup(tmp_path):
@@ -326,8 +326,123 @@ def test_radius_sum_matches_brute_force(tmp_path):
     within, cells = pack.within_radius(lat, lon, radius_km=40)
     for i, (plat, plon) in enumerate(points):
         expected, expected_cells = brute_force_sum(rows, plat, plon, 40, size)
-        assert cells[i] == expected_cells
+        assert cells[i, 0] == expected_cells
         if expected_cells:
             assert within[i, 0] == pytest.approx(expected)
         else:
             assert np.isnan(within[i, 0])
+
+
+def distance_pack(root, units, rows):
+    return write_pack(
+        root,
+        "distances",
+        kind="grid",
+        indicators=[{"id": "protected_area_distance_km", "units": units}],
+        header=["lat", "lon", "protected_area_distance_km"],
+        rows=rows,
+        cell_size_degrees=0.5,
+    )
+
+
+def test_distance_pack_in_metres_rejected(tmp_path):
+    folder = distance_pack(tmp_path, "m", [[48.75, 2.25, 5000.0]])
+    with pytest.raises(LayerPackError, match="units must be km") as caught:
+        load_pack(folder)
+    assert caught.value.pack == "distances"
+    assert caught.value.location == "indicators[0].units"
+
+
+def test_distance_pack_in_km_loads(tmp_path):
+    pack = load_pack(distance_pack(tmp_path, "km", [[48.75, 2.25, 5.0]]))
+    assert pack.indicators[0].units == "km"
+
+
+def test_negative_distance_rejected(tmp_path):
+    folder = distance_pack(tmp_path, "km", [[48.75, 2.25, 1.0], [48.75, 2.75, -5]])
+    with pytest.raises(LayerPackError, match="row 3 column .* is negative") as caught:
+        load_pack(folder)
+    assert caught.value.location == "table row 3"
+
+
+def test_negative_star_score_rejected(tmp_path):
+    with pytest.raises(LayerPackError, match="is negative"):
+        load_pack(grid_pack(tmp_path, [[48.75, 2.25, -0.1]]))
+
+
+def test_unknown_pack_indicator_may_be_negative(tmp_path):
+    folder = write_pack(
+        tmp_path,
+        "change",
+        kind="grid",
+        indicators=[{"id": "forest_change", "units": "%"}],
+        header=["lat", "lon", "forest_change"],
+        rows=[[48.75, 2.25, -3.5]],
+        cell_size_degrees=0.5,
+    )
+    pack = load_pack(folder)
+    assert pack.cell_values[0, 0] == -3.5
+
+
+@pytest.mark.parametrize("size", [1e-6, 0.005])
+def test_tiny_cell_size_rejected(tmp_path, size):
+    folder = grid_pack(tmp_path, [[0.0000005, 0.0000005, 1.0]], cell_size_degrees=size)
+    with pytest.raises(LayerPackError, match="between 0.01 and 10") as caught:
+        load_pack(folder)
+    assert caught.value.location == "cell_size_degrees"
+
+
+def test_smallest_cell_size_loads(tmp_path):
+    folder = grid_pack(tmp_path, [[48.755, 2.255, 1.0]], cell_size_degrees=0.01)
+    pack = load_pack(folder)
+    assert pack.cell_size_degrees == 0.01
+
+
+def bii_pack(root, rows):
+    return write_pack(
+        root,
+        "bii",
+        kind="country",
+        indicators=[{"id": "biodiversity_intactness", "units": "fraction"}],
+        header=["country", "biodiversity_intactness"],
+        rows=rows,
+    )
+
+
+def test_unknown_country_code_rejected(tmp_path, biodiversity_dir):
+    bii_pack(tmp_path, [["FRA", 0.5], ["ZZZ", 0.4]])
+    data = load_data(biodiversity_dir)
+    with pytest.raises(LayerPackError, match="row 3 country is not a known ISO"):
+        load_packs(tmp_path, data.countries.countries.keys())
+
+
+def test_known_country_codes_load(tmp_path, biodiversity_dir):
+    bii_pack(tmp_path, [["FRA", 0.5], ["KOS", 0.4]])
+    data = load_data(biodiversity_dir)
+    [pack] = load_packs(tmp_path, data.countries.countries.keys())
+    assert pack.by_country("KOS")[0] == 0.4
+
+
+def test_cells_within_radius_per_indicator(tmp_path):
+    # STAR-R has no value in the cell, so it counts no cell while STAR-T counts one.
+    folder = write_pack(
+        tmp_path,
+        "star",
+        kind="grid",
+        indicators=[
+            {"id": "star_threat_abatement", "column": "star_t"},
+            {"id": "star_restoration", "column": "star_r"},
+        ],
+        units="STAR score",
+        header=["lat", "lon", "star_t", "star_r"],
+        rows=[[41.75, -93.25, 0.9, ""]],
+        cell_size_degrees=0.5,
+    )
+    pack = load_pack(folder)
+    lat, lon = np.array([41.8]), np.array([-93.3])
+    values = point_indicators([pack], lat, lon, ["USA"], [None], radius_km=10).for_item(
+        0
+    )
+    assert values["star_threat_abatement"]["cells_within_radius"] == 1
+    assert values["star_restoration"]["cells_within_radius"] == 0
+    assert values["star_restoration"]["within_radius"] is None

@@ -190,3 +190,41 @@ def test_mining_route_without_packs_lists_missing(dashboard):
     assert result["layer_packs"] == []
     assert len(result["indicators"]["missing"]) == 5
     assert result["assets"][0]["indicators"] == {}
+
+
+@pytest.mark.parametrize("path", ["/dashboards/mining", "/dashboards/agriculture"])
+def test_invalid_pack_gives_503_and_logs_pack(dashboard, tmp_path, monkeypatch, path):
+    from nature_risk.biodiversity import get_biodiversity
+
+    from tests.unit.biodiversity_support import write_pack
+
+    write_pack(
+        tmp_path,
+        "bad-pack-folder",
+        kind="country",
+        indicators=[{"id": "biodiversity_intactness", "units": "fraction"}],
+        header=["country", "biodiversity_intactness"],
+        rows=[["FRA", 0.5], ["FRA", 0.6]],
+    )
+    monkeypatch.setenv("BIODIVERSITY_PACKS_DIR", str(tmp_path))
+    get_biodiversity.cache_clear()
+    body = MINING_CSV if path.endswith("mining") else AGRICULTURE_CSV
+    try:
+        with capture_output() as output:
+            response = call(dashboard, csv_event(path, body))
+    finally:
+        monkeypatch.delenv("BIODIVERSITY_PACKS_DIR")
+        get_biodiversity.cache_clear()
+    assert response["statusCode"] == 503
+    error = json.loads(body_of(response))["error"]
+    assert error["code"] == "service_unavailable"
+    assert "layer pack is invalid" in error["message"]
+    logs = output.getvalue()
+    lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
+    [pack_line] = [
+        line for line in lines if line.get("message") == "Layer pack invalid"
+    ]
+    assert pack_line["error_code"] == "pack_invalid"
+    assert pack_line["layer_pack"] == "bad-pack-folder"
+    assert pack_line["pack_location"] == "table row 3"
+    assert "Escondida" not in logs

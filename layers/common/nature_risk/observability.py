@@ -55,6 +55,8 @@ TEXT_LOG_KEYS = frozenset(
         "route",
         "error_class",
         "error_code",
+        "layer_pack",
+        "pack_location",
     }
 )
 COUNT_LOG_KEYS = frozenset(
@@ -83,6 +85,9 @@ _MAX_TEXT_VALUE = 256
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 # Product error codes (``invalid_input``) and SQLSTATE codes (``23505``).
 _ERROR_CODE = re.compile(r"^[A-Za-z0-9_.]{1,64}$")
+# Layer-pack folder names and manifest fields or table rows, such as
+# ``indicators[0].units`` or ``table row 3``. They come from the deployment.
+_PACK_TEXT = re.compile(r"^[A-Za-z0-9_.\[\] -]{1,128}$")
 _MAX_FRAMES = 40
 
 WITHHELD_MESSAGE = "Log message withheld because it is not a fixed string"
@@ -266,6 +271,8 @@ def _is_allowed_value(key: str, value: object) -> bool:
             return bool(_IDENTIFIER.match(value))
         if key == "error_code":
             return bool(_ERROR_CODE.match(value))
+        if key in ("layer_pack", "pack_location"):
+            return bool(_PACK_TEXT.match(value))
         return True
     if key in COUNT_LOG_KEYS:
         return isinstance(value, int) and not isinstance(value, bool)

@@ -3,7 +3,8 @@
 Public API, used by the dashboard routes and by saved portfolios:
 
 - ``get_biodiversity()`` returns the process-wide ``Biodiversity`` (open data,
-  layer packs and settings), loaded on first call;
+  layer packs and settings), loaded on first call; ``require_biodiversity()``
+  is the same for request handlers, with an invalid pack raised as 503;
 - ``parse_mining_assets(body, content_type, limits)`` and
   ``build_mining_dashboard(assets, data, packs, radius_km=...,
   coastal_fallback_km=...)``;
@@ -33,6 +34,8 @@ from nature_risk.biodiversity.mining import (
 )
 from nature_risk.biodiversity.packs import LayerPack, LayerPackError, load_packs
 from nature_risk.config import BiodiversitySettings
+from nature_risk.errors import ServiceUnavailable
+from nature_risk.observability import get_logger
 
 __all__ = [
     "AgricultureHoldings",
@@ -47,7 +50,13 @@ __all__ = [
     "load_biodiversity",
     "parse_agriculture_holdings",
     "parse_mining_assets",
+    "require_biodiversity",
 ]
+
+PACK_UNAVAILABLE_MESSAGE = (
+    "The biodiversity dashboards are unavailable because a layer pack is invalid. "
+    "Quote the request id when you report it."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +70,10 @@ class Biodiversity:
 
 def load_biodiversity(settings: BiodiversitySettings) -> Biodiversity:
     """Load the open data and every layer pack; raise LayerPackError on a bad pack."""
+    data = BiodiversityData.from_folder(settings.data_dir)
     return Biodiversity(
-        data=BiodiversityData.from_folder(settings.data_dir),
-        packs=load_packs(settings.packs_dir),
+        data=data,
+        packs=load_packs(settings.packs_dir, data.countries.countries.keys()),
         settings=settings,
     )
 
@@ -72,3 +82,25 @@ def load_biodiversity(settings: BiodiversitySettings) -> Biodiversity:
 def get_biodiversity() -> Biodiversity:
     """Return the data named by the environment, loaded once per process."""
     return load_biodiversity(BiodiversitySettings.from_env())
+
+
+def require_biodiversity() -> Biodiversity:
+    """Return ``get_biodiversity()`` for a request; raise 503 on an invalid pack.
+
+    The pack error is logged for the operator with the pack's folder name and
+    the field or table row at fault, which come from the deployment, never
+    from a request. The load is retried on the next request.
+    """
+    try:
+        return get_biodiversity()
+    except LayerPackError as error:
+        get_logger().error(
+            "Layer pack invalid",
+            extra={
+                "error_class": type(error).__name__,
+                "error_code": "pack_invalid",
+                "layer_pack": error.pack,
+                "pack_location": error.location,
+            },
+        )
+        raise ServiceUnavailable(PACK_UNAVAILABLE_MESSAGE) from None

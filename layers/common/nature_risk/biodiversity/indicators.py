@@ -26,6 +26,7 @@ class IndicatorValues:
     columns: dict[str, tuple[LayerPack, str, np.ndarray, np.ndarray | None]] = field(
         default_factory=dict
     )
+    # indicator id -> grid cells with data within the radius, per item
     cells: dict[str, np.ndarray] = field(default_factory=dict)
 
     def for_item(self, i: int) -> dict[str, dict[str, object]]:
@@ -34,11 +35,11 @@ class IndicatorValues:
         Units and packs are listed once, in ``indicator_catalogue``.
         """
         out = {}
-        for indicator_id, (pack, _units, at_point, within) in self.columns.items():
+        for indicator_id, (_pack, _units, at_point, within) in self.columns.items():
             entry: dict[str, object] = {"value": finite_or_none(at_point[i])}
             if within is not None:
                 entry["within_radius"] = finite_or_none(within[i])
-                entry["cells_within_radius"] = int(self.cells[pack.name][i])
+                entry["cells_within_radius"] = int(self.cells[indicator_id][i])
             out[indicator_id] = entry
         return out
 
@@ -84,8 +85,8 @@ def point_indicators(
             continue
         at_point = pack.at_points(latitudes, longitudes)
         within, cells = pack.within_radius(latitudes, longitudes, radius_km)
-        values.cells[pack.name] = cells
         for column, indicator in enumerate(pack.indicators):
+            values.cells[indicator.id] = cells[:, column]
             values.columns[indicator.id] = (
                 pack,
                 indicator.units,

@@ -2,9 +2,11 @@
 
 A pack is a folder with ``manifest.json`` and one CSV table, keyed by country,
 by country and commodity, or by grid cell. ``docs/layer-packs.md`` describes
-the format. Packs load and are validated at start-up. An invalid pack raises
-``LayerPackError`` naming the pack folder and the field, so a bad deployment
-fails at once instead of serving partial indicators.
+the format. Packs load and are validated in full with the open data, on the
+first mining or agriculture request of a container. An invalid pack raises
+``LayerPackError`` naming the pack folder and the field or table row, so a bad
+deployment serves no partial indicators. The local runner (``make run``)
+loads the packs at start-up and prints the whole message.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +33,10 @@ _ISO3 = re.compile(r"^[A-Z]{3}$")
 RADIUS_CHUNK = 2048
 # Maximum rows of one pack table, so a stray file cannot exhaust memory.
 MAX_GRID_CELLS = 5_000_000
+# Smallest grid cell: 0.01 degrees is about 1.1 km, finer than the open rasters
+# packs are made from, and it keeps a radius search to a few thousand cells.
+MIN_CELL_SIZE_DEGREES = 0.01
+MAX_CELL_SIZE_DEGREES = 10.0
 
 # Indicators the dashboards know and use in tiers. A pack may add others.
 KNOWN_INDICATORS = {
@@ -41,8 +48,27 @@ KNOWN_INDICATORS = {
 }
 
 
+# Units and value ranges of the known indicators. The tiers compare distances
+# with BIODIVERSITY_RADIUS_KM, so a distance in other units would change tiers.
+REQUIRED_UNITS = {
+    "protected_area_distance_km": "km",
+    "kba_distance_km": "km",
+}
+NON_NEGATIVE_INDICATORS = frozenset(KNOWN_INDICATORS)
+
+
 class LayerPackError(ConfigurationError):
-    """A layer pack's manifest or table is invalid."""
+    """A layer pack's manifest or table is invalid.
+
+    ``pack`` is the pack folder's name and ``location`` the manifest field or
+    table row at fault. Both come from the operator's deployment, never from a
+    request, so they may be logged.
+    """
+
+    def __init__(self, message: str, pack: str = "", location: str = "") -> None:
+        super().__init__(message)
+        self.pack = pack
+        self.location = location
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +133,9 @@ class LayerPack:
 
         A cell counts when its nearest point (the point clamped to the cell's
         latitude and longitude range) is within the radius on a great circle.
-        Returns (points x indicators) aggregates and the number of cells with
-        data per point. Cells without data are skipped, not counted as zero.
+        Returns (points x indicators) aggregates and (points x indicators)
+        counts of the cells with data for each indicator. Cells without data
+        are skipped, not counted as zero.
         """
         count = len(latitudes)
         width = len(self.indicators)
@@ -144,7 +171,7 @@ class LayerPack:
             else:
                 aggregate = low[:, column]
             result[has, column] = aggregate[has]
-        return result, cells.max(axis=1, initial=0)
+        return result, cells
 
     def _cells_near(
         self, latitudes: np.ndarray, longitudes: np.ndarray, radius_km: float
@@ -262,16 +289,19 @@ def _clamp_longitude(
     return west + np.clip(offset, 0.0, size)
 
 
-def load_packs(folder: Path | None) -> list[LayerPack]:
+def load_packs(
+    folder: Path | None, countries: Collection[str] | None = None
+) -> list[LayerPack]:
     """Load and validate every pack in the sub-folders of ``folder``.
 
+    ``countries`` lists the ISO 3166-1 alpha-3 codes a country key may take.
     Raises LayerPackError on the first invalid pack, or when two packs provide
     the same indicator.
     """
     if folder is None:
         return []
     packs = [
-        load_pack(path)
+        load_pack(path, countries)
         for path in sorted(folder.iterdir())
         if path.is_dir() and (path / MANIFEST).is_file()
     ]
@@ -281,44 +311,46 @@ def load_packs(folder: Path | None) -> list[LayerPack]:
             if indicator.id in seen:
                 raise LayerPackError(
                     f"layer packs {seen[indicator.id]} and {pack.folder.name} both "
-                    f"provide indicator {indicator.id}"
+                    f"provide indicator {indicator.id}",
+                    pack=pack.folder.name,
+                    location=f"indicator {indicator.id}",
                 )
             seen[indicator.id] = pack.folder.name
     return packs
 
 
-def load_pack(folder: Path) -> LayerPack:
-    """Read and validate one pack folder."""
-    where = f"layer pack {folder.name}"
+def load_pack(folder: Path, countries: Collection[str] | None = None) -> LayerPack:
+    """Read and validate one pack folder; see ``load_packs`` for ``countries``."""
+    where = folder.name
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise LayerPackError(f"{where}: {MANIFEST} is not readable JSON") from error
+        raise _error(where, MANIFEST, "is not readable JSON") from error
     if not isinstance(manifest, dict):
-        raise LayerPackError(f"{where}: {MANIFEST} must be a JSON object")
+        raise _error(where, MANIFEST, "must be a JSON object")
 
     text = {}
     for key in ("name", "version", "licence", "attribution", "kind"):
         value = manifest.get(key)
         if not isinstance(value, str) or not value.strip():
-            raise LayerPackError(f"{where}: manifest field {key} is missing or empty")
+            raise _error(where, key, "is missing or empty", prefix="manifest field")
         text[key] = value.strip()
     kind = text["kind"]
     if kind not in KINDS:
-        raise LayerPackError(f"{where}: manifest field kind must be one of {KINDS}")
+        raise _error(where, "kind", f"must be one of {KINDS}", prefix="manifest field")
 
     default_units = manifest.get("units")
     raw_indicators = manifest.get("indicators")
     if not isinstance(raw_indicators, list) or not raw_indicators:
-        raise LayerPackError(
-            f"{where}: manifest field indicators must be a non-empty list"
+        raise _error(
+            where, "indicators", "must be a non-empty list", prefix="manifest field"
         )
     indicators = [
         _indicator(item, position, default_units, where)
         for position, item in enumerate(raw_indicators)
     ]
     if len({i.id for i in indicators}) != len(indicators):
-        raise LayerPackError(f"{where}: an indicator id appears twice")
+        raise _error(where, "indicators", "repeat an indicator id")
 
     cell_size = None
     if kind == "grid":
@@ -326,18 +358,21 @@ def load_pack(folder: Path) -> LayerPack:
         if (
             not isinstance(cell_size, (int, float))
             or isinstance(cell_size, bool)
-            or not 0 < cell_size <= 10
+            or not MIN_CELL_SIZE_DEGREES <= cell_size <= MAX_CELL_SIZE_DEGREES
             or abs(180 / cell_size - round(180 / cell_size)) > 1e-9
         ):
-            raise LayerPackError(
-                f"{where}: manifest field cell_size_degrees must divide 180 and be "
-                "between 0 and 10"
+            raise _error(
+                where,
+                "cell_size_degrees",
+                f"must divide 180 and be between {MIN_CELL_SIZE_DEGREES:g} and "
+                f"{MAX_CELL_SIZE_DEGREES:g}",
+                prefix="manifest field",
             )
         cell_size = float(cell_size)
 
     table_name = manifest.get("table", "data.csv")
     if not isinstance(table_name, str) or Path(table_name).name != table_name:
-        raise LayerPackError(f"{where}: manifest field table must be a file name")
+        raise _error(where, "table", "must be a file name", prefix="manifest field")
     pack = LayerPack(
         folder=folder,
         name=text["name"],
@@ -348,39 +383,44 @@ def load_pack(folder: Path) -> LayerPack:
         indicators=indicators,
         cell_size_degrees=cell_size,
     )
-    _read_table(pack, folder / table_name, where)
+    _read_table(pack, folder / table_name, where, countries)
     return pack
 
 
 def _indicator(
     item: object, position: int, default_units: object, where: str
 ) -> Indicator:
-    label = f"{where}: indicators[{position}]"
+    label = f"indicators[{position}]"
     if not isinstance(item, dict):
-        raise LayerPackError(f"{label} must be an object")
+        raise _error(where, label, "must be an object")
     indicator_id = item.get("id")
     if not isinstance(indicator_id, str) or not _ID.match(indicator_id):
-        raise LayerPackError(f"{label}.id must be lower-case letters, digits and _")
+        raise _error(where, f"{label}.id", "must be lower-case letters, digits and _")
     units = item.get("units", default_units)
     if not isinstance(units, str) or not units.strip():
-        raise LayerPackError(
-            f"{label}.units is missing (set it here or at the top level)"
+        raise _error(
+            where, f"{label}.units", "is missing (set it here or at the top level)"
         )
+    required = REQUIRED_UNITS.get(indicator_id)
+    if required is not None and units.strip() != required:
+        raise _error(where, f"{label}.units", f"must be {required} for {indicator_id}")
     column = item.get("column", indicator_id)
     if not isinstance(column, str) or not column:
-        raise LayerPackError(f"{label}.column must be a column name")
+        raise _error(where, f"{label}.column", "must be a column name")
     aggregation = item.get("radius_aggregation", "mean")
     if aggregation not in AGGREGATIONS:
-        raise LayerPackError(
-            f"{label}.radius_aggregation must be one of {AGGREGATIONS}"
+        raise _error(
+            where, f"{label}.radius_aggregation", f"must be one of {AGGREGATIONS}"
         )
     name = item.get("label", KNOWN_INDICATORS.get(indicator_id, indicator_id))
     if not isinstance(name, str):
-        raise LayerPackError(f"{label}.label must be text")
+        raise _error(where, f"{label}.label", "must be text")
     return Indicator(indicator_id, column, name, units.strip(), aggregation)
 
 
-def _read_table(pack: LayerPack, path: Path, where: str) -> None:
+def _read_table(
+    pack: LayerPack, path: Path, where: str, known: Collection[str] | None
+) -> None:
     """Read and check the pack's table with vectorised pandas and numpy steps.
 
     A global grid of 0.5-degree cells has 259,200 rows, which a row-by-row
@@ -402,7 +442,7 @@ def _read_table(pack: LayerPack, path: Path, where: str) -> None:
             # A cell is not a number: read text so the check can name the row.
             frame = _read_csv(path, {})
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as error:
-        raise LayerPackError(f"{where}: table {path.name} cannot be read") from error
+        raise _error(where, "table", f"{path.name} cannot be read") from error
     except pd.errors.EmptyDataError:
         frame = pd.DataFrame()
     missing = [
@@ -411,14 +451,22 @@ def _read_table(pack: LayerPack, path: Path, where: str) -> None:
         if name not in frame.columns
     ]
     if missing:
-        raise LayerPackError(f"{where}: table lacks columns {', '.join(missing)}")
+        raise _error(where, "table", f"lacks columns {', '.join(missing)}")
     if len(frame) > MAX_GRID_CELLS:
-        raise LayerPackError(f"{where}: table has more than {MAX_GRID_CELLS} rows")
+        raise _error(where, "table", f"has more than {MAX_GRID_CELLS} rows")
 
     values = np.column_stack(
         [np.empty(len(frame))]
         + [_numbers(frame[i.column], i.column, where) for i in pack.indicators]
     )[:, 1:]
+    for column, indicator in enumerate(pack.indicators):
+        if indicator.id in NON_NEGATIVE_INDICATORS:
+            with np.errstate(invalid="ignore"):
+                negative = np.flatnonzero(values[:, column] < 0)
+            if len(negative):
+                _raise_row(
+                    where, int(negative[0]), f"column {indicator.column} is negative"
+                )
     if pack.kind == "grid":
         keys = _cell_keys(pack, frame, where)
         order = np.argsort(keys, kind="stable")
@@ -436,6 +484,10 @@ def _read_table(pack: LayerPack, path: Path, where: str) -> None:
     bad = np.flatnonzero(~countries.str.fullmatch(_ISO3.pattern[1:-1]).to_numpy())
     if len(bad):
         _raise_row(where, int(bad[0]), "country is not ISO alpha-3")
+    if known is not None:
+        unknown = np.flatnonzero(~countries.isin(list(known)).to_numpy())
+        if len(unknown):
+            _raise_row(where, int(unknown[0]), "country is not a known ISO 3166-1 code")
     if pack.kind == "country":
         keys_list: list[object] = countries.tolist()
     else:
@@ -453,7 +505,17 @@ def _read_table(pack: LayerPack, path: Path, where: str) -> None:
 
 def _raise_row(where: str, index: int, reason: str) -> None:
     # Row 1 is the header, so frame index 0 is table row 2.
-    raise LayerPackError(f"{where}: table row {index + 2} {reason}")
+    raise _error(where, f"table row {index + 2}", reason)
+
+
+def _error(
+    pack: str, location: str, reason: str, *, prefix: str = ""
+) -> LayerPackError:
+    """Build the error for ``location`` of a pack: ``layer pack P: table row 3 ...``."""
+    subject = f"{prefix} {location}" if prefix else location
+    return LayerPackError(
+        f"layer pack {pack}: {subject} {reason}", pack=pack, location=location
+    )
 
 
 def _read_csv(path: Path, dtypes: dict[str, str]) -> pd.DataFrame:

@@ -56,9 +56,9 @@ def mining_portfolio_dashboard(
     records: list[dict[str, Any]], currency: str | None, options: Mapping[str, Any]
 ) -> dict[str, object]:
     """Build the mining dashboard of stored assets (``currency`` is not used)."""
-    from nature_risk.biodiversity import get_biodiversity
+    from nature_risk.biodiversity import require_biodiversity
 
-    biodiversity = get_biodiversity()
+    biodiversity = require_biodiversity()
     return build_mining_dashboard(
         MiningAssets.from_records(records, _locator(options)),
         biodiversity.data,
@@ -82,10 +82,10 @@ def agriculture_portfolio_dashboard(
     records: list[dict[str, Any]], currency: str | None, options: Mapping[str, Any]
 ) -> dict[str, object]:
     """Build the agriculture dashboard of stored holdings (``currency`` unused)."""
-    from nature_risk.biodiversity import get_biodiversity
+    from nature_risk.biodiversity import require_biodiversity
     from nature_risk.knowledge_base import get_knowledge_base
 
-    biodiversity = get_biodiversity()
+    biodiversity = require_biodiversity()
     return build_agriculture_dashboard(
         AgricultureHoldings.from_records(records, _locator(options)),
         biodiversity.data,
