@@ -106,6 +106,14 @@ def test_crop_without_yield_needs_area(data, kb):
         ("Russia", "RUS"),
         ("the Netherlands", "NLD"),
         ("Democratic Republic of the Congo", "COD"),
+        ("U.K.", "GBR"),
+        ("U.S.A.", "USA"),
+        ("U.S.", "USA"),
+        ("UAE", "ARE"),
+        ("XK", "KOS"),
+        ("XKX", "KOS"),
+        ("Kosovo", "KOS"),
+        ("St. Lucia", "LCA"),
     ],
 )
 def test_country_names_resolve(data, text, iso3):
@@ -287,3 +295,122 @@ def test_records_round_trip(data, kb):
     first = build_agriculture_dashboard(holdings, data, [], kb)
     second = build_agriculture_dashboard(rebuilt, data, [], kb)
     assert first["holdings"] == second["holdings"]
+
+
+def parse_problems(text: str, header: str = HEADER) -> list[dict[str, object]]:
+    body = (header + text).encode()
+    with pytest.raises(InputError) as caught:
+        parse_agriculture_holdings(body, "text/csv", LIMITS)
+    return [problem.to_dict() for problem in caught.value.problems]
+
+
+@pytest.mark.parametrize("cell", ["EUR 5", "€5", "-", "5 t", "1,000", "4_5", "nan"])
+def test_production_not_a_number(cell):
+    problems = parse_problems(f'A,wheat,FR,"{cell}",,\n')
+    assert problems == [
+        {
+            "reason": "not a number: give tonnes as a plain number such as 1234.5",
+            "row": 2,
+            "field": "production_tonnes",
+        }
+    ]
+
+
+def test_negative_production_one_problem():
+    problems = parse_problems("A,wheat,FR,-3,,\n")
+    assert problems == [
+        {
+            "reason": "negative: tonnes must be zero or more",
+            "row": 2,
+            "field": "production_tonnes",
+        }
+    ]
+
+
+def test_invalid_area_names_hectares():
+    problems = parse_problems("A,wheat,FR,,abc,\n")
+    assert problems[0]["field"] == "area_hectares"
+    assert "hectares" in problems[0]["reason"]
+
+
+@pytest.mark.parametrize(
+    "holdings",
+    [
+        # 1.7e307 t at Guadeloupe's cocoa yield of 0.0934 t/ha would overflow.
+        [{"commodity": "cocoa", "country": "GLP", "production_tonnes": "1.7e307"}],
+        [
+            {"commodity": "wheat", "country": "IN", "area_hectares": 1.7e308},
+            {"commodity": "wheat", "country": "IN", "area_hectares": 1.7e308},
+        ],
+    ],
+    ids=["one_footprint", "share_of_total"],
+)
+def test_quantity_over_maximum_rejected(holdings):
+    body = json.dumps({"holdings": holdings}).encode()
+    with pytest.raises(InputError) as caught:
+        parse_agriculture_holdings(body, "application/json", LIMITS)
+    problems = [problem.to_dict() for problem in caught.value.problems]
+    assert len(problems) == len(holdings)
+    assert problems[0]["field"].startswith("holdings[0].")
+    assert "at most 1e+12" in problems[0]["reason"]
+
+
+def test_largest_quantities_stay_finite(data, kb):
+    lines = "A,cocoa,GLP,1e12,,1e18\n" * 3 + "A,wheat,IN,,1e12,1e18\n" * 3
+    dashboard = build_agriculture_dashboard(parse_csv(lines), data, [], kb)
+    text = json.dumps(dashboard, allow_nan=False)
+    assert dashboard["summary"]["with_footprint"] == 6
+    assert "Infinity" not in text
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["area_km2", "area_acres", "production_kg", "tonnes_co2e", "production_year"],
+)
+def test_quantity_header_in_other_unit_rejected(header):
+    problems = parse_problems("wheat,FR,10\n", f"commodity,country,{header}\n")
+    assert problems == [
+        {
+            "reason": "missing column: a production or area column in other units "
+            "is not read; give tonnes as production_tonnes or hectares as "
+            "area_hectares",
+            "field": "production_tonnes",
+        }
+    ]
+
+
+def test_unit_column_beside_exact_column_ignored():
+    text = "commodity,country,production_year,area_hectares\nwheat,FR,2020,\n"
+    problems = parse_problems("", text)
+    assert problems == [
+        {
+            "reason": "missing: give production_tonnes or area_hectares",
+            "row": 2,
+            "field": "production_tonnes",
+        }
+    ]
+
+
+def test_whitespace_row_skipped():
+    holdings = parse_csv("A,wheat,FR,100,,\n  ,  ,  ,  ,  ,  \nB,maize,FR,5,,\n")
+    assert holdings.rows.tolist() == [2, 4]
+
+
+def test_whitespace_rows_only_rejected():
+    problems = parse_problems("  ,  ,  ,  ,  ,  \n")
+    assert problems == [{"reason": "no holdings"}]
+
+
+def test_unknown_country_tier_reason(data, kb):
+    result = holding(data, kb, "A,coffee,ZZZ,5,,\n")
+    assert result["tier"] == "unrated"
+    assert result["tier_reasons"] == ["country not recognised"]
+
+
+def test_unresolved_in_row_order(data, kb):
+    # Row 2 misses a yield, row 3 a country: the list follows the rows.
+    lines = "A,cotton,SGP,5,,\nA,wheat,Atlantis,5,,\n"
+    dashboard = build_agriculture_dashboard(parse_csv(lines), data, [], kb)
+    rows = [problem["row"] for problem in dashboard["unresolved"]]
+    assert rows == sorted(rows)
+    assert rows[0] == 2

@@ -384,3 +384,22 @@ def test_coastal_country_from_nearest_polygon(data):
     assets = parse_csv("A,,-23.65,-70.5,,operating,,\n")
     country = dashboard(assets, data)["assets"][0]["country"]
     assert country == {"iso3": "CHL", "name": "Chile", "source": "nearest_polygon"}
+
+
+def test_whitespace_row_skipped():
+    text = "A,Q,-24.27,-69.07,copper,,,CL\n  ,  ,  ,  ,  ,  ,  ,  \n"
+    assets = parse_csv(text + "B,Q,45.0,7.0,gold,,,IT\n")
+    assert assets.rows.tolist() == [2, 4]
+
+
+def test_whitespace_rows_only_rejected():
+    with pytest.raises(InputError) as caught:
+        parse_csv("  ,  ,  ,  ,  ,  ,  ,  \n")
+    assert problems_of(caught.value) == [{"reason": "no assets"}]
+
+
+def test_amount_sum_over_maximum_rejected():
+    with pytest.raises(InputError) as caught:
+        parse_csv("A,Q,45,7,gold,,1.7e308,IT\nB,Q,46,7,gold,,1.7e308,IT\n")
+    fields = [(p["row"], p["field"]) for p in problems_of(caught.value)]
+    assert fields == [(2, "amount"), (3, "amount")]

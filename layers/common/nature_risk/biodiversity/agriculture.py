@@ -17,19 +17,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nature_risk.amounts import (
-    check_amount_currencies,
-    parse_amounts,
-    reject_currencies,
-)
-from nature_risk.biodiversity.crops import all_commodities
+from nature_risk.amounts import check_amount_currencies, parse_amounts
+from nature_risk.biodiversity.crops import Commodity, all_commodities
 from nature_risk.biodiversity.data import BiodiversityData, CountryProfile
 from nature_risk.biodiversity.ecoregions import NNH_CATEGORIES
 from nature_risk.biodiversity.encore import encore_activity
 from nature_risk.biodiversity.indicators import country_indicators, indicator_catalogue
 from nature_risk.biodiversity.inputs import (
     RowLocator,
+    drop_whitespace_rows,
     finite_or_none,
+    has_prefixed_column,
+    problem_order,
+    quantity_column,
     raise_problems,
     text_column,
 )
@@ -39,6 +39,8 @@ from nature_risk.biodiversity.tiers import (
     AGRICULTURE_GUIDANCE,
     MOSTLY_IMPERILED_SHARE,
     TIERS,
+    UNRATED,
+    TierDecision,
     agriculture_tier,
 )
 from nature_risk.config import BiodiversityLimits, InputLimits
@@ -54,6 +56,8 @@ RECORDS_FIELD = "holdings"
 COMPANY_ALIASES = ("company", "company_name", "issuer", "producer")
 COMMODITY_ALIASES = ("commodity", "crop", "product")
 COUNTRY_ALIASES = ("country", "country_code", "iso3", "iso2", "iso")
+# Production and area columns must be named exactly as listed: a header such
+# as area_km2, production_kg or production_year names another unit or meaning.
 PRODUCTION_ALIASES = ("production_tonnes", "tonnes", "production_t", "production")
 AREA_ALIASES = ("area_hectares", "hectares", "area_ha", "area")
 AMOUNT_ALIASES = ("amount", "exposure", "exposure_amount", "value")
@@ -141,6 +145,7 @@ def parse_agriculture_holdings(
         numeric=(PRODUCTION_ALIASES, AREA_ALIASES, AMOUNT_ALIASES),
         fields=(COMPANY_ALIASES, COMMODITY_ALIASES, COUNTRY_ALIASES),
     )
+    table = drop_whitespace_rows(table)
     require_records(table, "holdings")
     check_row_count(
         len(table.rows),
@@ -152,20 +157,19 @@ def parse_agriculture_holdings(
     count = len(table.rows)
     commodities = _required_text(table, COMMODITY_ALIASES, "commodity", problems)
     countries = _required_text(table, COUNTRY_ALIASES, "country", problems)
-    tonnes = _numbers(table, PRODUCTION_ALIASES, "production_tonnes", problems)
-    hectares = _numbers(table, AREA_ALIASES, "area_hectares", problems)
-    amounts = _numbers(table, AMOUNT_ALIASES, "amount", problems)
-    if tonnes is None and hectares is None:
-        problems.append(
-            Problem(
-                reason="missing column: give production_tonnes or area_hectares",
-                field="production_tonnes",
-            )
-        )
+    production = quantity_column(
+        table, PRODUCTION_ALIASES, "production_tonnes", "tonnes", problems
+    )
+    area = quantity_column(table, AREA_ALIASES, "area_hectares", "hectares", problems)
+    amounts = _amounts(table, problems)
+    if production is None and area is None:
+        problems.append(_missing_quantity_column(table))
     else:
-        tonnes = tonnes if tonnes is not None else np.full(count, np.nan)
-        hectares = hectares if hectares is not None else np.full(count, np.nan)
-        for index in np.flatnonzero(np.isnan(tonnes) & np.isnan(hectares)):
+        blank = np.zeros(count, dtype=bool)
+        tonnes, filled_tonnes = production or (np.full(count, np.nan), blank)
+        hectares, filled_hectares = area or (np.full(count, np.nan), blank)
+        # A cell with an invalid number already has its own problem.
+        for index in np.flatnonzero(~filled_tonnes & ~filled_hectares):
             problems.append(
                 table.problem(
                     int(table.rows[index]),
@@ -174,7 +178,6 @@ def parse_agriculture_holdings(
                 )
             )
     raise_problems(problems, limits, "agricultural holdings")
-    assert tonnes is not None and hectares is not None
     return AgricultureHoldings(
         locator=RowLocator.of(table),
         rows=table.rows,
@@ -200,22 +203,27 @@ def _required_text(
     return cells
 
 
-def _numbers(
-    table: Table, aliases: tuple[str, ...], field: str, problems: list[Problem]
-) -> np.ndarray | None:
-    column = find_column(table, aliases)
+def _missing_quantity_column(table: Table) -> Problem:
+    if has_prefixed_column(table, PRODUCTION_ALIASES + AREA_ALIASES):
+        # The header itself is not quoted, because headers are user input.
+        reason = (
+            "missing column: a production or area column in other units is not "
+            "read; give tonnes as production_tonnes or hectares as area_hectares"
+        )
+    else:
+        reason = "missing column: give production_tonnes or area_hectares"
+    return Problem(reason=reason, field="production_tonnes")
+
+
+def _amounts(table: Table, problems: list[Problem]) -> np.ndarray | None:
+    column = find_column(table, AMOUNT_ALIASES)
     if column is None:
         return None
     values, found = parse_amounts(
-        table.frame[column], table.rows, field, decimal=table.decimal
+        table.frame[column], table.rows, "amount", decimal=table.decimal
     )
-    if field == "amount":
-        # Amounts in different currencies cannot be added up.
-        found += check_amount_currencies(table.frame[column], table.rows, field, None)[
-            1
-        ]
-    else:
-        found += reject_currencies(table.frame[column], table.rows, field)
+    # Amounts in different currencies cannot be added up.
+    found += check_amount_currencies(table.frame[column], table.rows, "amount", None)[1]
     problems.extend(table.relocate(found))
     return np.asarray(values, dtype=float)
 
@@ -294,15 +302,7 @@ def build_agriculture_dashboard(
                 "isic_label": commodity.isic_label,
                 "encore_activity": activities[commodity.isic_class],
             }
-        decision = (
-            agriculture_tier(
-                imperiled_share=profile.imperiled_share if profile else None,
-                main_biome=main_biome,
-                commodity_id=commodity.id,
-            )
-            if commodity is not None
-            else None
-        )
+        decision = _tier(commodity, iso3, profile, main_biome)
         results.append(
             {
                 "row": row,
@@ -316,10 +316,8 @@ def build_agriculture_dashboard(
                 "footprint_hectares": footprint,
                 "footprint_basis": footprint_basis,
                 "indicators": values.for_item(i),
-                "tier": decision.tier if decision else "unrated",
-                "tier_reasons": decision.reasons
-                if decision
-                else ["commodity not recognised"],
+                "tier": decision.tier,
+                "tier_reasons": decision.reasons,
             }
         )
 
@@ -342,7 +340,7 @@ def build_agriculture_dashboard(
         "holdings": results,
         "countries": country_entries,
         "commodities": commodity_entries,
-        **listed_problems("unresolved", unresolved),
+        **listed_problems("unresolved", sorted(unresolved, key=problem_order)),
         "yield_coverage": _yield_coverage(data),
         "indicators": indicator_catalogue(packs, "agriculture"),
         "guidance": AGRICULTURE_GUIDANCE,
@@ -353,6 +351,23 @@ def build_agriculture_dashboard(
         },
         "layer_packs": [pack.describe() for pack in packs],
     }
+
+
+def _tier(
+    commodity: Commodity | None,
+    iso3: str | None,
+    profile: CountryProfile | None,
+    main_biome: str | None,
+) -> TierDecision:
+    if commodity is None:
+        return TierDecision(UNRATED, ["commodity not recognised"])
+    if iso3 is None:
+        return TierDecision(UNRATED, ["country not recognised"])
+    return agriculture_tier(
+        imperiled_share=profile.imperiled_share if profile else None,
+        main_biome=main_biome,
+        commodity_id=commodity.id,
+    )
 
 
 def _footprint(

@@ -50,6 +50,12 @@ EXTRA_COUNTRY_NAMES = {
     "cape verde": "CPV",
     "vatican": "VAT",
     "kosovo": "KOS",
+    "us": "USA",
+    "uae": "ARE",
+    # Kosovo has no ISO 3166-1 code. XK and XKX are the codes in common use,
+    # and Natural Earth's KOS is the one the polygons carry.
+    "xk": "KOS",
+    "xkx": "KOS",
 }
 
 

@@ -7,6 +7,7 @@ dashboard route. Problems name a row and a field, never the cell's value.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Sequence
@@ -16,7 +17,7 @@ import numpy as np
 
 from nature_risk.config import InputLimits
 from nature_risk.errors import InputError, Problem
-from nature_risk.tabular import Table, find_column
+from nature_risk.tabular import Table, find_column, whitespace_rows
 
 _LIST_INDEX = re.compile(r"\[(\d+)\]")
 _DECIMAL = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
@@ -122,11 +123,102 @@ def _to_float(cell: str, decimal: str) -> float:
     return value if math.isfinite(value) else math.nan
 
 
+# Largest production (t) or area (ha) one holding may state. The largest crop,
+# sugar cane, yields roughly 2e9 t a year worldwide (an estimate), so 1e12
+# leaves room for any real portfolio and keeps every footprint and total finite.
+MAX_QUANTITY = 1e12
+
+
+def exact_column(table: Table, aliases: Sequence[str]) -> str | None:
+    """Return the first column named exactly as an alias, or None.
+
+    Unlike ``find_column`` no prefix matches, because a header such as
+    ``area_km2`` or ``production_kg`` names another unit.
+    """
+    present = set(table.columns)
+    return next((alias for alias in aliases if alias in present), None)
+
+
+def has_prefixed_column(table: Table, aliases: Sequence[str]) -> bool:
+    """Tell whether a column starts with an alias and ``_`` (``area_km2``)."""
+    return any(
+        column.startswith(alias + "_") for alias in aliases for column in table.columns
+    )
+
+
+def quantity_column(
+    table: Table,
+    aliases: Sequence[str],
+    field: str,
+    unit: str,
+    problems: list[Problem],
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Read a physical quantity column (tonnes, hectares); None if absent.
+
+    Returns the values (NaN where blank or invalid) and a mask of the cells
+    that hold text. A cell must be a plain ASCII decimal in the table's decimal
+    separator, with no currency or thousands separator, between 0 and
+    ``MAX_QUANTITY``. Each invalid cell adds one problem for its row.
+    """
+    column = exact_column(table, aliases)
+    if column is None:
+        return None
+    series = table.frame[column]
+    if series.dtype.kind == "f":
+        values = series.to_numpy(dtype=float).copy()
+        filled = ~np.isnan(values)
+        values[~np.isfinite(values)] = np.nan
+    else:
+        cells = series.astype(str).tolist()
+        filled = np.array([bool(cell.strip()) for cell in cells], dtype=bool)
+        values = np.array([_to_float(cell, table.decimal) for cell in cells])
+    invalid = filled & np.isnan(values)
+    with np.errstate(invalid="ignore"):
+        negative = values < 0
+        too_large = values > MAX_QUANTITY
+    reasons = (
+        (invalid, f"not a number: give {unit} as a plain number such as 1234.5"),
+        (negative, f"negative: {unit} must be zero or more"),
+        (too_large, f"too large: {unit} must be at most {MAX_QUANTITY:g}"),
+    )
+    for mask, reason in reasons:
+        for index in np.flatnonzero(mask).tolist():
+            problems.append(table.problem(int(table.rows[index]), field, reason))
+    values[negative | too_large] = np.nan
+    return values, filled
+
+
+def drop_whitespace_rows(table: Table) -> Table:
+    """Drop CSV rows whose every cell is spaces, which look blank in a spreadsheet.
+
+    ``read_table`` already drops rows of empty cells. JSON records are kept,
+    because an object of blank strings is a record the caller sent.
+    """
+    if table.source == "json" or len(table.frame) == 0:
+        return table
+    first = table.frame.iloc[:, 0]
+    if first.dtype.kind == "f":
+        candidates = np.isnan(first.to_numpy(dtype=float))
+    else:
+        candidates = np.array([not str(cell).strip() for cell in first], dtype=bool)
+    if not candidates.any():
+        return table
+    blank = whitespace_rows(table, candidates)
+    if not blank.any():
+        return table
+    keep = ~blank
+    return dataclasses.replace(
+        table,
+        frame=table.frame.loc[keep].reset_index(drop=True),
+        rows=table.rows[keep],
+    )
+
+
 def raise_problems(problems: list[Problem], limits: InputLimits, what: str) -> None:
     """Raise one InputError listing every problem, capped at ``max_row_errors``."""
     if not problems:
         return
-    problems = sorted(problems, key=_problem_order)
+    problems = sorted(problems, key=problem_order)
     cap = limits.max_row_errors
     raise InputError(
         f"The {what} are invalid: fix the {len(problems)} listed "
@@ -136,7 +228,7 @@ def raise_problems(problems: list[Problem], limits: InputLimits, what: str) -> N
     )
 
 
-def _problem_order(problem: Problem) -> tuple[int, str]:
+def problem_order(problem: Problem) -> tuple[int, str]:
     """Order by CSV row, or by JSON list index for fields like ``assets[3].x``."""
     if problem.row is not None:
         return (problem.row, problem.field or "")

@@ -23,6 +23,7 @@ from nature_risk.biodiversity.indicators import (
 )
 from nature_risk.biodiversity.inputs import (
     RowLocator,
+    drop_whitespace_rows,
     finite_or_none,
     number_column,
     raise_problems,
@@ -173,6 +174,7 @@ def parse_mining_assets(
             COUNTRY_ALIASES,
         ),
     )
+    table = drop_whitespace_rows(table)
     require_records(table, "assets")
     check_row_count(
         len(table.rows),
