@@ -250,3 +250,26 @@ def test_country_area_australia(data):
     area = equal_area_km2(np.array([polygon]))[0]
     # Australia is about 7.69 million km²; 1:110m coastlines lose a little.
     assert area == pytest.approx(7.69e6, rel=0.03)
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon"), [(-16.75, 179.999), (-16.75, -179.999), (62.75, -179.999)]
+)
+def test_coastal_fallback_wraps_antimeridian(data, lat, lon):
+    # Fiji and Chukotka reach 180 degrees; points just east or west of it are
+    # a few km from land on the other side.
+    located = data.locate(np.array([lat]), np.array([lon]), fallback_km=25)
+    assert located.ecoregion[0] >= 0
+    assert located.ecoregion_fallback[0]
+    assert located.ecoregion_distance_km[0] <= 25
+
+
+def test_fallback_same_on_both_sides_of_180(data):
+    located = data.locate(
+        np.array([-16.75, -16.75]), np.array([179.999, -179.999]), fallback_km=25
+    )
+    assert located.ecoregion[0] == located.ecoregion[1]
+    assert located.country[0] == located.country[1]
+    assert (
+        abs(located.ecoregion_distance_km[0] - located.ecoregion_distance_km[1]) < 0.5
+    )

@@ -275,13 +275,17 @@ def _lookup(
     # A "dwithin" query uses GEOS prepared geometries and so avoids the exact
     # distance to every polygon whose bounding box is near, which made
     # query_nearest several times slower here.
-    pairs = tree.query(points[missing], predicate="dwithin", distance=radius_degrees)
+    owners, queried = _with_wrapped_copies(
+        points[missing], latitudes[missing], longitudes[missing], radius_degrees
+    )
+    pairs = tree.query(queried, predicate="dwithin", distance=radius_degrees)
     if pairs.shape[1] == 0:
         return found, fallback, distance
-    km = distance_to_geometries_km(points[missing[pairs[0]]], tree.geometries[pairs[1]])
+    km = distance_to_geometries_km(queried[pairs[0]], tree.geometries[pairs[1]])
+    who = owners[pairs[0]]
     # The nearest polygon in km, ties going to the lower polygon index.
-    order = np.lexsort((pairs[1], km, pairs[0]))
-    inputs, first = np.unique(pairs[0][order], return_index=True)
+    order = np.lexsort((pairs[1], km, who))
+    inputs, first = np.unique(who[order], return_index=True)
     nearest = order[first]
     near = km[nearest] <= fallback_km
     subset = missing[inputs[near]]
@@ -289,3 +293,29 @@ def _lookup(
     fallback[subset] = True
     distance[subset] = km[nearest[near]]
     return found, fallback, distance
+
+
+def _with_wrapped_copies(
+    points: np.ndarray,
+    latitudes: np.ndarray,
+    longitudes: np.ndarray,
+    radius_degrees: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Add a copy shifted by 360 degrees of each point near the antimeridian.
+
+    Polygons stop at ±180 degrees, so a point at -179.999 is far in degree space
+    from land at 179.99. Its copy at 180.001 is near it. Returns each query
+    point's position in ``points`` and the query points. Great-circle
+    distances are the same for a point and its copy.
+    """
+    owners = [np.arange(len(points))]
+    queried = [points]
+    for edge, shift in (
+        (longitudes > 180.0 - radius_degrees, -360.0),
+        (longitudes < -180.0 + radius_degrees, 360.0),
+    ):
+        near = np.flatnonzero(edge)
+        if len(near):
+            owners.append(near)
+            queried.append(shapely.points(longitudes[near] + shift, latitudes[near]))
+    return np.concatenate(owners), np.concatenate(queried)
