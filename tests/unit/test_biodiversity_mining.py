@@ -403,3 +403,36 @@ def test_amount_sum_over_maximum_rejected():
         parse_csv("A,Q,45,7,gold,,1.7e308,IT\nB,Q,46,7,gold,,1.7e308,IT\n")
     fields = [(p["row"], p["field"]) for p in problems_of(caught.value)]
     assert fields == [(2, "amount"), (3, "amount")]
+
+
+@pytest.mark.parametrize(
+    ("line", "iso3"),
+    [
+        ("Jurong,Q,1.3521,103.8198,,,,SG", "SGP"),
+        ("Andorra la Vella,Q,42.5,1.52,,,,AD", "AND"),
+        ("Vaduz,Q,47.14,9.52,,,,LI", "LIE"),
+    ],
+)
+def test_stated_country_without_polygon_kept(data, line, iso3):
+    # Each point lies inside a neighbour's simplified polygon, near its edge.
+    result = dashboard(parse_csv(line + "\n"), data)
+    country = result["assets"][0]["country"]
+    assert country["iso3"] == iso3
+    assert country["source"] == "stated"
+    assert result["warnings"][0]["reason"].startswith("the stated country is kept")
+
+
+def test_stated_country_without_polygon_far_from_edge(data):
+    # Central Malaysia, more than 25 km from the polygon's coasts and borders.
+    result = dashboard(parse_csv("Pahang,Q,3.8,102.3,,,,SG\n"), data)
+    country = result["assets"][0]["country"]
+    assert country["iso3"] == "MYS"
+    assert country["source"] == "polygon"
+    assert "could not be checked" in result["warnings"][0]["reason"]
+
+
+def test_stated_country_kept_only_with_fallback(data):
+    result = dashboard(
+        parse_csv("Jurong,Q,1.3521,103.8198,,,,SG\n"), data, fallback_km=0
+    )
+    assert result["assets"][0]["country"]["iso3"] == "MYS"

@@ -282,10 +282,10 @@ def _lookup(
     if pairs.shape[1] == 0:
         return found, fallback, distance
     km = distance_to_geometries_km(queried[pairs[0]], tree.geometries[pairs[1]])
-    who = owners[pairs[0]]
+    pair_points = owners[pairs[0]]
     # The nearest polygon in km, ties going to the lower polygon index.
-    order = np.lexsort((pairs[1], km, who))
-    inputs, first = np.unique(who[order], return_index=True)
+    order = np.lexsort((pairs[1], km, pair_points))
+    inputs, first = np.unique(pair_points[order], return_index=True)
     nearest = order[first]
     near = km[nearest] <= fallback_km
     subset = missing[inputs[near]]

@@ -12,10 +12,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
+import shapely
 
 from nature_risk.amounts import check_amount_currencies, parse_amounts
 from nature_risk.biodiversity.data import BiodiversityData, Locations
 from nature_risk.biodiversity.ecoregions import NATURE_IMPERILED, NNH_CATEGORIES
+from nature_risk.biodiversity.geometry import distance_to_geometries_km
 from nature_risk.biodiversity.indicators import (
     IndicatorValues,
     indicator_catalogue,
@@ -72,6 +74,14 @@ STATUS_SYNONYMS = {
     "decommissioned": "closed",
     "care and maintenance": "closed",
 }
+NOT_CHECKED = (
+    "the stated country is not among the 1:110m country polygons, "
+    "so the point could not be checked against it"
+)
+KEPT_STATED = (
+    "the stated country is kept: it is not among the 1:110m country polygons, "
+    "and the point lies near the edge of another country's polygon"
+)
 # Two assets are duplicates when they have the same name and company and their
 # coordinates agree to 5 decimal places (about 1 m).
 DUPLICATE_DECIMALS = 5
@@ -331,7 +341,9 @@ def build_mining_dashboard(
     located = data.locate(lat, lon, coastal_fallback_km)
     warnings = list(assets.warnings)
     stated = _resolve_countries(assets, data, warnings)
-    country_iso3 = _asset_countries(assets, stated, data, located, warnings)
+    country_iso3 = _asset_countries(
+        assets, stated, data, located, coastal_fallback_km, warnings
+    )
     _flag_swapped(assets, data, located, warnings)
 
     commodities = [(c or "").casefold() or None for c in assets.commodities]
@@ -391,6 +403,8 @@ def _asset_results(
     eco_fallback = located.ecoregion_fallback.tolist()
     eco_km = np.round(located.ecoregion_distance_km, 1).tolist()
     country_polygon = (located.country >= 0) & ~located.country_fallback
+    polygon_iso3 = data.countries.polygon_iso3
+    located_country = located.country.tolist()
     amounts = [finite_or_none(amount) for amount in assets.amounts.tolist()]
     rows = assets.rows.tolist()
     lat = assets.latitudes.tolist()
@@ -427,7 +441,7 @@ def _asset_results(
         iso3 = country_iso3[i]
         country = None
         if iso3:
-            if country_polygon[i]:
+            if country_polygon[i] and iso3 == polygon_iso3[located_country[i]]:
                 source = "polygon"
             elif stated[i] is not None:
                 source = "stated"
@@ -464,9 +478,16 @@ def _asset_countries(
     stated_countries: list[str | None],
     data: BiodiversityData,
     located: Locations,
+    edge_km: float,
     warnings: list[Problem],
 ) -> list[str | None]:
-    """Pick each asset's country (polygon, stated, nearest); check stated ones."""
+    """Pick each asset's country (polygon, stated, nearest); check stated ones.
+
+    A stated country without a 1:110m polygon (Singapore, Andorra) is kept
+    over the polygon that contains the point when the point lies within
+    ``edge_km`` of that polygon's edge, because simplified borders and coasts
+    can be off by that much.
+    """
     polygon_iso3 = data.countries.polygon_iso3
     index = located.country.tolist()
     fallback = located.country_fallback.tolist()
@@ -475,12 +496,29 @@ def _asset_countries(
         inside = polygon_iso3[index[i]] if index[i] >= 0 and not fallback[i] else None
         nearest = polygon_iso3[index[i]] if index[i] >= 0 and fallback[i] else None
         reason = _stated_country_problem(data, stated, inside, nearest)
+        chosen = inside or stated or nearest
+        if reason == NOT_CHECKED and _near_edge(
+            data, index[i], assets.latitudes[i], assets.longitudes[i], edge_km
+        ):
+            reason = KEPT_STATED
+            chosen = stated
         if reason is not None:
             warnings.append(
                 assets.locator.problem(int(assets.rows[i]), "country", reason)
             )
-        countries.append(inside or stated or nearest)
+        countries.append(chosen)
     return countries
+
+
+def _near_edge(
+    data: BiodiversityData, polygon: int, latitude: float, longitude: float, km: float
+) -> bool:
+    """Tell whether a point is within ``km`` of a country polygon's boundary."""
+    if km <= 0:
+        return False
+    boundary = shapely.boundary(data.countries.polygons[polygon : polygon + 1])
+    point = shapely.points([longitude], [latitude])
+    return bool(distance_to_geometries_km(point, boundary)[0] <= km)
 
 
 def _stated_country_problem(
@@ -496,10 +534,7 @@ def _stated_country_problem(
     if stated not in data.countries.polygon_of:
         if inside is None:
             return None  # e.g. a small island state at sea: nothing to compare
-        return (
-            "the stated country is not among the 1:110m country polygons, "
-            "so the point could not be checked against it"
-        )
+        return NOT_CHECKED
     return "the stated country does not contain the point"
 
 
