@@ -9,6 +9,7 @@ connection is opened on first use and kept for warm invocations.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from typing import Any
 
@@ -21,9 +22,15 @@ from nature_risk.config import (
     InputLimits,
     PortfolioLimits,
 )
-from nature_risk.errors import InputError, Problem, ServiceUnavailable
+from nature_risk.errors import (
+    InputError,
+    PayloadTooLarge,
+    Problem,
+    ServiceUnavailable,
+)
 from nature_risk.observability import get_logger, lambda_entry
 from nature_risk.portfolio_modules import get_module
+from nature_risk.storage import portfolio_export
 from nature_risk.storage import portfolios as repository
 from nature_risk.storage.db import UNAVAILABLE_MESSAGE, Database
 from portfolio_requests import (
@@ -41,6 +48,10 @@ INPUT_LIMITS = InputLimits.from_env()
 PORTFOLIO_LIMITS = PortfolioLimits.from_env()
 DEFAULT_PAGE_SIZE = 20
 WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
+# Lambda's limit on a synchronous response is 6 MB, envelope included. The
+# reserve leaves room for the status code and headers around the body.
+MAX_RESPONSE_BYTES = 6_000_000
+ENVELOPE_RESERVE_BYTES = 16_000
 
 _database: list[Database] = []
 
@@ -75,6 +86,12 @@ def _json(
         body=json_body(payload, ensure_ascii=False),
         headers=headers or {},
     )
+
+
+def _check_fits(body: str, message: str) -> None:
+    # json.dumps escapes the body as Lambda's response envelope does.
+    if len(json.dumps(body)) > MAX_RESPONSE_BYTES - ENVELOPE_RESERVE_BYTES:
+        raise PayloadTooLarge(message)
 
 
 def _page_size() -> int:
@@ -129,7 +146,13 @@ def get_portfolio(portfolio_id: str) -> Response[str]:
     key = repository.parse_portfolio_id(portfolio_id)
     with database().transaction() as connection:
         portfolio = repository.get_portfolio(connection, owner, key)
-    return _json(200, portfolio.to_dict(), {"ETag": etag(portfolio.version)})
+    response = _json(200, portfolio.to_dict(), {"ETag": etag(portfolio.version)})
+    _check_fits(
+        response.body,
+        f"The portfolio is larger than the {MAX_RESPONSE_BYTES} bytes a response "
+        "may hold. Read its holdings page by page from GET /account/data.",
+    )
+    return response
 
 
 @app.put("/portfolios/<portfolio_id>", include_in_schema=False)
@@ -168,27 +191,46 @@ def get_portfolio_dashboard(portfolio_id: str) -> Response[str]:
     dashboard = module.dashboard(
         portfolio.holdings, portfolio.currency, portfolio.options
     )
-    return _json(
+    response = _json(
         200,
         {"portfolio": portfolio.summary(), "dashboard": dashboard},
         {"ETag": etag(portfolio.version)},
     )
+    _check_fits(
+        response.body,
+        f"The dashboard is larger than the {MAX_RESPONSE_BYTES} bytes a response "
+        "may hold: replace the portfolio with fewer rows or shorter names.",
+    )
+    return response
 
 
 @app.get("/account/data", include_in_schema=False)
 def export_account_data() -> Response[str]:
     owner = owner_of(app.current_event)
+    cursor = query_value(app.current_event, "cursor")
     with database().transaction("REPEATABLE READ") as connection:
-        portfolios = repository.export_portfolios(connection, owner)
-    return _json(
+        page = portfolio_export.export_page(
+            connection, owner, PORTFOLIO_LIMITS.max_export_page_bytes, cursor
+        )
+    filename = f"nature-risk-data-{page.page_number}.json"
+    response = _json(
         200,
         {
             "exported_at": dt.datetime.now(dt.UTC).isoformat(),
             "subject": owner,
-            "portfolios": [portfolio.to_dict() for portfolio in portfolios],
+            "page": page.page_number,
+            "portfolios": [part.to_dict() for part in page.parts],
+            "next_cursor": page.next_cursor,
         },
-        {"Content-Disposition": 'attachment; filename="nature-risk-data.json"'},
+        {"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+    # The page budget keeps this from failing. It guards the 6 MB promise.
+    _check_fits(
+        response.body,
+        f"The export page is larger than the {MAX_RESPONSE_BYTES} bytes a "
+        "response may hold (MAX_EXPORT_PAGE_BYTES).",
+    )
+    return response
 
 
 @app.delete("/account/data", include_in_schema=False)

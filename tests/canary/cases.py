@@ -364,7 +364,8 @@ for upload_route in UPLOAD_ROUTES:
 
 # Portfolio cases run in tests/integration against the TLS PostgreSQL. Before
 # each case the test saves one marked portfolio for a marked owner and puts
-# ``sub``, ``portfolio_id`` and ``etag`` into ``markers.context``.
+# ``sub``, ``portfolio_id`` and ``etag`` into ``markers.context``. A function
+# name without a module prefix is in ``nature_risk.storage.portfolios``.
 PORTFOLIO_ROUTE_FUNCTIONS = {
     "GET /portfolios": "list_portfolios",
     "POST /portfolios": "create_portfolio",
@@ -372,7 +373,7 @@ PORTFOLIO_ROUTE_FUNCTIONS = {
     "PUT /portfolios/{portfolio_id}": "replace_portfolio",
     "DELETE /portfolios/{portfolio_id}": "delete_portfolio",
     "GET /portfolios/{portfolio_id}/dashboard": "get_portfolio",
-    "GET /account/data": "export_portfolios",
+    "GET /account/data": "portfolio_export.export_page",
     "DELETE /account/data": "delete_all_portfolios",
 }
 DATABASE_ERROR_STATUSES = frozenset({400, 409, 500, 503})
@@ -429,7 +430,9 @@ def _database_fails(function_name: str):
             # PostgreSQL quotes the value: invalid input syntax for type integer.
             connection.run("SELECT CAST(:value AS integer)", value=marker)
 
-        monkeypatch.setattr(module.repository, function_name, failing)
+        module_name, _, name = function_name.rpartition(".")
+        target = getattr(module, module_name or "repository")
+        monkeypatch.setattr(target, name, failing)
 
     return patch
 
@@ -558,6 +561,16 @@ def _portfolio_cases() -> list[CanaryCase]:
                 "GET",
                 "GET /portfolios",
                 query=[("limit", m.new()), ("cursor", m.new())],
+            ),
+            frozenset({400}),
+        )
+    )
+    cases.append(
+        CanaryCase(
+            "GET /account/data",
+            "wrong_types",
+            lambda m: _portfolio_request(
+                m, "GET", "GET /account/data", query=[("cursor", m.new())]
             ),
             frozenset({400}),
         )

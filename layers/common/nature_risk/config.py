@@ -180,10 +180,30 @@ class PortfolioLimits:
     max_holdings: int = 20_000
     max_name_length: int = 200
     max_page_size: int = 100
+    # Sizes in bytes of JSON as a Lambda response carries it, where the body
+    # is a JSON string and so escaped twice. An export page holds at most
+    # max_export_page_bytes plus one holding, so both maximums together stay
+    # under Lambda's 6 MB response limit.
+    max_holding_bytes: int = 100_000
+    max_export_page_bytes: int = 4_000_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> PortfolioLimits:
+        holding_bytes = env_int(
+            "MAX_PORTFOLIO_HOLDING_BYTES", _default(cls, "max_holding_bytes"), env=env
+        )
+        if holding_bytes > 500_000:
+            raise ConfigurationError(
+                "MAX_PORTFOLIO_HOLDING_BYTES must be at most 500000"
+            )
+        page_bytes = env_int(
+            "MAX_EXPORT_PAGE_BYTES", _default(cls, "max_export_page_bytes"), env=env
+        )
+        if page_bytes > 5_000_000:
+            raise ConfigurationError("MAX_EXPORT_PAGE_BYTES must be at most 5000000")
         return cls(
+            max_holding_bytes=holding_bytes,
+            max_export_page_bytes=page_bytes,
             max_portfolios_per_user=env_int(
                 "MAX_PORTFOLIOS_PER_USER",
                 _default(cls, "max_portfolios_per_user"),

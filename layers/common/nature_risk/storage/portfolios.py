@@ -141,6 +141,39 @@ def validate_draft(draft: PortfolioDraft, limits: PortfolioLimits) -> None:
             f"A portfolio may have at most {limits.max_holdings} holdings "
             "(MAX_PORTFOLIO_HOLDINGS)."
         )
+    check_holding_sizes(draft.holdings, limits.max_holding_bytes)
+
+
+def escaped_size(document: object) -> int:
+    r"""Count the bytes ``document`` adds to a Lambda response as part of its body.
+
+    The body is compact JSON without ASCII escaping, and Lambda writes it as
+    a JSON string with ASCII escaping, so both escapes are counted: ``"``
+    takes 4 bytes (``\\\"``), a non-ASCII character 6 (``\uXXXX``, 12 outside
+    the Basic Multilingual Plane) and a control character up to 7.
+    """
+    body = json.dumps(
+        document, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+    )
+    return len(json.dumps(body)) - 2
+
+
+def check_holding_sizes(holdings: list[dict[str, Any]], max_bytes: int) -> None:
+    """Raise ``PayloadTooLarge`` naming the row of a holding over ``max_bytes``.
+
+    The bound lets every holding fit in one page of the account export.
+    """
+    if escaped_size(holdings) <= max_bytes:
+        return
+    for index, holding in enumerate(holdings):
+        if escaped_size(holding) > max_bytes:
+            row = holding.get("row")
+            row_number = row if isinstance(row, int) else index + 2
+            raise PayloadTooLarge(
+                f"The holding in row {row_number} is larger than the limit of "
+                f"{max_bytes} bytes of JSON (MAX_PORTFOLIO_HOLDING_BYTES): "
+                "shorten its text fields."
+            )
 
 
 def _text_reason(document: object) -> str | None:
@@ -178,7 +211,7 @@ def _options_json(options: dict[str, Any]) -> str:
     return text
 
 
-def _portfolio_from_row(row: list[Any]) -> Portfolio:
+def portfolio_from_row(row: list[Any]) -> Portfolio:
     return Portfolio(
         id=row[0],
         name=row[1],
@@ -269,7 +302,7 @@ def create_portfolio(
     )
     if draft.holdings:
         _insert_holdings(connection, portfolio_id, holdings_json)
-    return dataclasses.replace(_portfolio_from_row(rows[0]), holdings=draft.holdings)
+    return dataclasses.replace(portfolio_from_row(rows[0]), holdings=draft.holdings)
 
 
 def _encode_cursor(portfolio: Portfolio) -> str:
@@ -322,7 +355,7 @@ def list_portfolios(
             owner=owner,
             limit=page_size + 1,
         )
-    items = [_portfolio_from_row(row) for row in rows[:page_size]]
+    items = [portfolio_from_row(row) for row in rows[:page_size]]
     next_cursor = _encode_cursor(items[-1]) if len(rows) > page_size else None
     return PortfolioPage(items, next_cursor)
 
@@ -345,7 +378,7 @@ def get_portfolio(
     )
     if not rows:
         raise NotFound(NOT_FOUND_MESSAGE)
-    portfolio = _portfolio_from_row(rows[0])
+    portfolio = portfolio_from_row(rows[0])
     if not with_holdings:
         return portfolio
     return dataclasses.replace(
@@ -413,7 +446,7 @@ def replace_portfolio(
     connection.run("DELETE FROM holdings WHERE portfolio_id = :id", id=portfolio_id)
     if draft.holdings:
         _insert_holdings(connection, portfolio_id, holdings_json)
-    return dataclasses.replace(_portfolio_from_row(rows[0]), holdings=draft.holdings)
+    return dataclasses.replace(portfolio_from_row(rows[0]), holdings=draft.holdings)
 
 
 def delete_portfolio(
@@ -468,7 +501,7 @@ def export_portfolios(
         "ORDER BY created_at, id",
         owner=owner,
     )
-    portfolios = [_portfolio_from_row(row) for row in rows]
+    portfolios = [portfolio_from_row(row) for row in rows]
     return [
         dataclasses.replace(
             portfolio, holdings=_load_holdings(connection, portfolio.id)

@@ -1,0 +1,251 @@
+"""Paged export of every portfolio of one owner, with its holdings.
+
+Pages follow one keyset order: portfolios by ``(created_at, id)``, as the list
+route orders them, and each portfolio's holdings by ``position``. A page takes
+whole portfolios while they fit its byte budget. A portfolio that does not fit
+in the rest of a page is split, and the next page continues it at the first
+holding not yet sent. Every page has at least one holding or one portfolio
+without holdings, so paging always ends.
+
+Sizes are counted by ``escaped_size``, as Lambda counts a response.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+import pg8000.native
+
+from nature_risk.errors import Conflict, InputError, Problem
+from nature_risk.storage.portfolios import (
+    Portfolio,
+    escaped_size,
+    portfolio_from_row,
+)
+
+# Holdings read from the database in one query while a page is filled.
+HOLDINGS_BATCH = 1_000
+# Room kept in each page for the export's top-level fields and the cursor.
+_FRAME_RESERVE = 8_000
+CHANGED_MESSAGE = (
+    "A portfolio changed or was deleted while the export was read. "
+    "Start the export again without a cursor."
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ExportPart:
+    """A portfolio's summary with the holdings from ``holdings_offset`` on."""
+
+    portfolio: Portfolio
+    holdings_offset: int
+    holdings_complete: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form: the summary, the holdings and where they start."""
+        return {
+            **self.portfolio.summary(),
+            "holdings_offset": self.holdings_offset,
+            "holdings_complete": self.holdings_complete,
+            "holdings": self.portfolio.holdings,
+        }
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ExportPage:
+    """One export page, its 1-based number and the cursor of the next page."""
+
+    parts: list[ExportPart]
+    page_number: int
+    next_cursor: str | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Position:
+    created_at: dt.datetime
+    portfolio_id: uuid.UUID
+    holdings_offset: int
+    version: int
+    page_number: int
+
+
+def _encode_cursor(position: _Position) -> str:
+    text = json.dumps(
+        [
+            position.created_at.isoformat(),
+            str(position.portfolio_id),
+            position.holdings_offset,
+            position.version,
+            position.page_number,
+        ],
+        separators=(",", ":"),
+    )
+    return base64.urlsafe_b64encode(text.encode()).decode("ascii").rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> _Position:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
+        created_text, id_text, offset, version, page_number = json.loads(text)
+        created_at = dt.datetime.fromisoformat(created_text)
+        numbers = (offset, version, page_number)
+        if created_at.tzinfo is None or not all(
+            type(number) is int and 0 <= number < 2**31 for number in numbers
+        ):
+            raise ValueError("invalid cursor fields")
+        return _Position(created_at, uuid.UUID(id_text), offset, version, page_number)
+    except (ValueError, TypeError, UnicodeError, binascii.Error):
+        raise InputError(
+            "The cursor is invalid. Use the next_cursor value of the previous page.",
+            [Problem(field="cursor", reason="invalid")],
+        ) from None
+
+
+def _portfolios_from(
+    connection: pg8000.native.Connection, owner: str, start: _Position | None
+) -> list[Portfolio]:
+    columns = (
+        "SELECT id, name, module, currency, holdings_count, version, "
+        "created_at, updated_at, options FROM portfolios WHERE owner_sub = :owner "
+    )
+    if start is None:
+        rows = connection.run(columns + "ORDER BY created_at, id", owner=owner)
+    else:
+        rows = connection.run(
+            columns + "AND (created_at, id) >= (:created_at, :id) "
+            "ORDER BY created_at, id",
+            owner=owner,
+            created_at=start.created_at,
+            id=start.portfolio_id,
+        )
+    return [portfolio_from_row(row) for row in rows]
+
+
+def _holdings_batch(
+    connection: pg8000.native.Connection, portfolio_id: uuid.UUID, offset: int
+) -> list[dict[str, Any]]:
+    rows = connection.run(
+        "SELECT coalesce(json_agg(data ORDER BY position), '[]'::json) FROM "
+        "(SELECT data, position FROM holdings WHERE portfolio_id = :id "
+        "AND position >= :offset ORDER BY position LIMIT :limit) AS batch",
+        id=portfolio_id,
+        offset=offset,
+        limit=HOLDINGS_BATCH,
+    )
+    return rows[0][0]
+
+
+def _check_continued(portfolios: list[Portfolio], start: _Position | None) -> None:
+    # A page that continues a split portfolio must read the same version,
+    # or the client would join holdings of two versions.
+    if start is None or start.holdings_offset == 0:
+        return
+    first = portfolios[0] if portfolios else None
+    if (
+        first is None
+        or first.id != start.portfolio_id
+        or first.version != start.version
+    ):
+        raise Conflict(CHANGED_MESSAGE)
+
+
+def export_page(
+    connection: pg8000.native.Connection,
+    owner: str,
+    budget_bytes: int,
+    cursor: str | None = None,
+) -> ExportPage:
+    """Read the export page that ``cursor`` starts (the first page without one).
+
+    The page's parts add up to at most ``budget_bytes`` escaped bytes (see
+    ``escaped_size``), except that the first holding of a page is always
+    included. Raises ``InputError`` for an invalid cursor and ``Conflict``
+    when a split portfolio changed between pages.
+    """
+    start = _decode_cursor(cursor) if cursor else None
+    page_number = start.page_number + 1 if start else 1
+    portfolios = _portfolios_from(connection, owner, start)
+    _check_continued(portfolios, start)
+    room = budget_bytes - _FRAME_RESERVE
+    parts: list[ExportPart] = []
+    for portfolio in portfolios:
+        offset = (
+            start.holdings_offset
+            if start is not None and portfolio.id == start.portfolio_id
+            else 0
+        )
+        part, room = _fill_part(connection, portfolio, offset, room, first=not parts)
+        if part is None:
+            return ExportPage(
+                parts, page_number, _next(portfolio, offset, page_number)
+            )
+        parts.append(part)
+        if not part.holdings_complete:
+            resume = offset + len(part.portfolio.holdings)
+            return ExportPage(
+                parts, page_number, _next(portfolio, resume, page_number)
+            )
+    return ExportPage(parts, page_number, None)
+
+
+def _next(portfolio: Portfolio, offset: int, page_number: int) -> str:
+    return _encode_cursor(
+        _Position(
+            portfolio.created_at, portfolio.id, offset, portfolio.version, page_number
+        )
+    )
+
+
+def _fill_part(
+    connection: pg8000.native.Connection,
+    portfolio: Portfolio,
+    offset: int,
+    room: int,
+    *,
+    first: bool,
+) -> tuple[ExportPart | None, int]:
+    """Take the holdings from ``offset`` that fit in ``room`` escaped bytes.
+
+    Returns None when not even the summary and one holding fit, unless the
+    part is the page's first, which always takes one.
+    """
+    # The summary with an empty holdings list, plus the comma before the part.
+    cost = escaped_size(ExportPart(portfolio, offset, False).to_dict()) + 1
+    taken: list[dict[str, Any]] = []
+    position = offset
+    while True:
+        batch = _holdings_batch(connection, portfolio.id, position)
+        for holding in batch:
+            holding_cost = escaped_size(holding) + 1
+            if cost + holding_cost > room and (taken or not first):
+                return _part(portfolio, offset, taken, False, room - cost)
+            taken.append(holding)
+            cost += holding_cost
+        position += len(batch)
+        if len(batch) < HOLDINGS_BATCH:
+            break
+    if cost > room and not first:
+        return None, room
+    return _part(portfolio, offset, taken, True, room - cost)
+
+
+def _part(
+    portfolio: Portfolio,
+    offset: int,
+    holdings: list[dict[str, Any]],
+    complete: bool,
+    room: int,
+) -> tuple[ExportPart | None, int]:
+    if not holdings and not complete:
+        return None, room
+    part = ExportPart(
+        dataclasses.replace(portfolio, holdings=holdings), offset, complete
+    )
+    return part, room
