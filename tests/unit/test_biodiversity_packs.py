@@ -446,3 +446,18 @@ def test_cells_within_radius_per_indicator(tmp_path):
     assert values["star_threat_abatement"]["cells_within_radius"] == 1
     assert values["star_restoration"]["cells_within_radius"] == 0
     assert values["star_restoration"]["within_radius"] is None
+
+
+def test_header_only_table_rejected(tmp_path):
+    with pytest.raises(LayerPackError, match="table has no rows"):
+        load_pack(bii_pack(tmp_path, []))
+
+
+@pytest.mark.parametrize(
+    "rows", [[["FRA", 0.5, 9], ["DEU", 0.4]], [["FRA", 0.5], ["DEU", 0.4, 9]]]
+)
+def test_row_longer_than_header_rejected(tmp_path, rows):
+    with pytest.raises(LayerPackError, match="data.csv") as caught:
+        load_pack(bii_pack(tmp_path, rows))
+    assert "ISO" not in str(caught.value)
+    assert caught.value.location == "table"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import warnings
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -443,6 +444,10 @@ def _read_table(
             frame = _read_csv(path, {})
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as error:
         raise _error(where, "table", f"{path.name} cannot be read") from error
+    except pd.errors.ParserWarning as error:
+        raise _error(
+            where, "table", f"{path.name} has a row with more cells than the header"
+        ) from error
     except pd.errors.EmptyDataError:
         frame = pd.DataFrame()
     missing = [
@@ -454,6 +459,9 @@ def _read_table(
         raise _error(where, "table", f"lacks columns {', '.join(missing)}")
     if len(frame) > MAX_GRID_CELLS:
         raise _error(where, "table", f"has more than {MAX_GRID_CELLS} rows")
+    if len(frame) == 0:
+        # Its indicators would be listed as available with no value anywhere.
+        raise _error(where, "table", "has no rows")
 
     values = np.column_stack(
         [np.empty(len(frame))]
@@ -519,16 +527,24 @@ def _error(
 
 
 def _read_csv(path: Path, dtypes: dict[str, str]) -> pd.DataFrame:
+    """Read a pack table; a row longer than the header raises ParserWarning.
+
+    Without ``index_col=False`` pandas would take the first column of such a
+    table as the index and shift every cell one column to the left.
+    """
     header = pd.read_csv(path, encoding="utf-8-sig", nrows=0).columns
     present = {name: kind for name, kind in dtypes.items() if name in header}
-    return pd.read_csv(
-        path,
-        encoding="utf-8-sig",
-        dtype={name: present.get(name, str) for name in header},
-        keep_default_na=False,
-        na_values={name: [""] for name in present},
-        nrows=MAX_GRID_CELLS + 1,
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        return pd.read_csv(
+            path,
+            encoding="utf-8-sig",
+            dtype={name: present.get(name, str) for name in header},
+            keep_default_na=False,
+            na_values={name: [""] for name in present},
+            nrows=MAX_GRID_CELLS + 1,
+            index_col=False,
+        )
 
 
 def _numbers(cells: pd.Series, column: str, where: str) -> np.ndarray:
