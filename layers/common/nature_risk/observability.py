@@ -27,6 +27,7 @@ import os
 import re
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
@@ -307,6 +308,11 @@ def _new_formatter() -> AllowlistFormatter:
 def configure_warnings(handler: logging.Handler) -> None:
     """Send Python warnings through ``handler`` alone, as class-only records."""
     logging.captureWarnings(True)
+    if getattr(warnings.showwarning, "__module__", None) != "logging":
+        # Something replaced the hook after an earlier call (warnings.catch_warnings
+        # restores the one it saw), and logging still counts itself installed.
+        logging.captureWarnings(False)
+        logging.captureWarnings(True)
     warnings_logger = logging.getLogger("py.warnings")
     if RECORD_FILTER not in warnings_logger.filters:
         warnings_logger.addFilter(RECORD_FILTER)
