@@ -461,3 +461,19 @@ def test_row_longer_than_header_rejected(tmp_path, rows):
         load_pack(bii_pack(tmp_path, rows))
     assert "ISO" not in str(caught.value)
     assert caught.value.location == "table"
+
+
+@pytest.mark.parametrize("value", ["1.7e308", "-2e15"])
+def test_huge_pack_value_rejected(tmp_path, value):
+    # Two such cells summed within a radius would overflow to infinity.
+    folder = write_pack(
+        tmp_path,
+        "change",
+        kind="grid",
+        indicators=[{"id": "forest_change", "units": "%"}],
+        header=["lat", "lon", "forest_change"],
+        rows=[[48.75, 2.25, 1.0], [48.75, 2.75, value]],
+        cell_size_degrees=0.5,
+    )
+    with pytest.raises(LayerPackError, match="row 3 column forest_change is larger"):
+        load_pack(folder)

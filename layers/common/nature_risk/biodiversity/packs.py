@@ -56,6 +56,10 @@ REQUIRED_UNITS = {
     "kba_distance_km": "km",
 }
 NON_NEGATIVE_INDICATORS = frozenset(KNOWN_INDICATORS)
+# Largest magnitude of a pack value. Real indicators are far smaller (distances
+# stay under 20,040 km), and the bound keeps every radius sum and portfolio
+# total finite.
+MAX_PACK_VALUE = 1e15
 
 
 class LayerPackError(ConfigurationError):
@@ -467,6 +471,16 @@ def _read_table(
         [np.empty(len(frame))]
         + [_numbers(frame[i.column], i.column, where) for i in pack.indicators]
     )[:, 1:]
+    with np.errstate(invalid="ignore"):
+        too_large = np.argwhere(np.abs(values) > MAX_PACK_VALUE)
+    if len(too_large):
+        row, column = (int(x) for x in too_large[0])
+        _raise_row(
+            where,
+            row,
+            f"column {pack.indicators[column].column} is larger than "
+            f"{MAX_PACK_VALUE:g} in magnitude",
+        )
     for column, indicator in enumerate(pack.indicators):
         if indicator.id in NON_NEGATIVE_INDICATORS:
             with np.errstate(invalid="ignore"):
