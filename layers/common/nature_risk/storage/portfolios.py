@@ -167,10 +167,10 @@ def check_holding_sizes(holdings: list[dict[str, Any]], max_bytes: int) -> None:
         return
     for index, holding in enumerate(holdings):
         if escaped_size(holding) > max_bytes:
-            row = holding.get("row")
-            row_number = row if isinstance(row, int) else index + 2
+            # Counted from 1 in input order, so that CSV and JSON bodies alike
+            # name the same holding.
             raise PayloadTooLarge(
-                f"The holding in row {row_number} is larger than the limit of "
+                f"Holding number {index + 1} is larger than the limit of "
                 f"{max_bytes} bytes of JSON (MAX_PORTFOLIO_HOLDING_BYTES): "
                 "shorten its text fields."
             )
