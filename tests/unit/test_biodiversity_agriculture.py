@@ -304,7 +304,19 @@ def parse_problems(text: str, header: str = HEADER) -> list[dict[str, object]]:
     return [problem.to_dict() for problem in caught.value.problems]
 
 
-@pytest.mark.parametrize("cell", ["EUR 5", "€5", "-", "5 t", "1,000", "4_5", "nan"])
+@pytest.mark.parametrize("cell", ["EUR 5", "€5"])
+def test_production_with_currency_one_problem(cell):
+    problems = parse_problems(f'A,wheat,FR,"{cell}",,\n')
+    assert problems == [
+        {
+            "reason": "a quantity cannot have a currency",
+            "row": 2,
+            "field": "production_tonnes",
+        }
+    ]
+
+
+@pytest.mark.parametrize("cell", ["-", "5 t", "1,000", "4_5", "nan", "inf"])
 def test_production_not_a_number(cell):
     problems = parse_problems(f'A,wheat,FR,"{cell}",,\n')
     assert problems == [

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nature_risk.amounts import reject_currencies
 from nature_risk.config import InputLimits
 from nature_risk.errors import InputError, Problem
 from nature_risk.tabular import Table, find_column, whitespace_rows
@@ -173,6 +174,12 @@ def quantity_column(
         filled = np.array([bool(cell.strip()) for cell in cells], dtype=bool)
         values = np.array([_to_float(cell, table.decimal) for cell in cells])
     invalid = filled & np.isnan(values)
+    if invalid.any():
+        # A cell that names a currency gets that reason in place of "not a number".
+        priced = reject_currencies(series.iloc[invalid], table.rows[invalid], field)
+        problems.extend(table.relocate(priced))
+        priced_rows = {problem.row for problem in priced}
+        invalid &= ~np.isin(table.rows, list(priced_rows))
     with np.errstate(invalid="ignore"):
         negative = values < 0
         too_large = values > MAX_QUANTITY
