@@ -3,8 +3,8 @@
 Public API, used by the dashboard routes and by saved portfolios:
 
 - ``get_biodiversity()`` returns the process-wide ``Biodiversity`` (open data,
-  layer packs and settings), loaded on first call; ``require_biodiversity()``
-  is the same for request handlers, with an invalid pack raised as 503;
+  layer packs and settings), loaded on first call. Request handlers call
+  ``require_biodiversity()``, which raises an invalid pack as a 503;
 - ``parse_mining_assets(body, content_type, limits)`` and
   ``build_mining_dashboard(assets, data, packs, radius_km=...,
   coastal_fallback_km=...)``;
