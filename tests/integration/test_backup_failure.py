@@ -9,9 +9,10 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ConnectionClosedError
+from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
+from nature_risk.backup.errors import BackupError
 from nature_risk.backup.manifest import Manifest, manifest_key
-from nature_risk.backup.reader import list_snapshots
+from nature_risk.backup.reader import list_snapshots, verify_snapshot
 from nature_risk.backup.snapshot import take_snapshot
 from nature_risk.observability import InvocationFailed
 
@@ -144,6 +145,130 @@ def test_concurrent_attempt_keeps_first_manifest(
     assert result.manifest == winner
     assert bucket.keys() == [manifest_key(SNAPSHOT_ID)]
     assert bucket.open_uploads() == []
+
+
+def _wrap_manifest_put(bucket: BackupBucket, wrapper: Any) -> None:
+    """Route the manifest's PutObject through ``wrapper(real_put, params)``."""
+    real_put = bucket.s3.put_object
+
+    def put_object(**params: Any) -> Any:
+        if params.get("Key") == manifest_key(SNAPSHOT_ID):
+            return wrapper(real_put, params)
+        return real_put(**params)
+
+    bucket.s3.put_object = put_object
+
+
+def test_retried_manifest_write_keeps_snapshot(
+    scratch: ScratchDatabases, bucket: BackupBucket
+) -> None:
+    source = scratch.connect(scratch.create(migrated=True))
+    save_portfolio(source, "Retried", [{"row": 2, "code": "A", "amount": 1.0}])
+
+    def stored_then_retried(real_put: Any, params: dict[str, Any]) -> Any:
+        # The first request is stored but its response is lost, so botocore
+        # sends it again and If-None-Match: * returns 412.
+        real_put(**params)
+        return real_put(**params)
+
+    _wrap_manifest_put(bucket, stored_then_retried)
+
+    result = take_snapshot(source, bucket.s3, bucket.target(), SNAPSHOT_ID)
+
+    assert result.created
+    data_keys = [key for key in bucket.keys() if key.endswith(".copy.gz")]
+    assert sorted(data_keys) == sorted(entry.key for entry in result.manifest.tables)
+    verified = verify_snapshot(bucket.s3, bucket.name, SNAPSHOT_ID)
+    assert verified.objects == len(result.manifest.tables)
+
+
+def test_stored_manifest_then_error_keeps_objects(
+    scratch: ScratchDatabases, bucket: BackupBucket
+) -> None:
+    source = scratch.connect(scratch.create(migrated=True))
+
+    def stored_then_timeout(real_put: Any, params: dict[str, Any]) -> Any:
+        real_put(**params)
+        raise ReadTimeoutError(endpoint_url="https://s3.example.invalid")
+
+    _wrap_manifest_put(bucket, stored_then_timeout)
+
+    with pytest.raises(ReadTimeoutError):
+        take_snapshot(source, bucket.s3, bucket.target(), SNAPSHOT_ID)
+
+    verified = verify_snapshot(bucket.s3, bucket.name, SNAPSHOT_ID)
+    assert verified.objects > 0
+    assert bucket.open_uploads() == []
+
+
+def test_manifest_conflict_without_manifest_raises(
+    scratch: ScratchDatabases, bucket: BackupBucket
+) -> None:
+    source = scratch.connect(scratch.create(migrated=True))
+
+    def conflict(real_put: Any, params: dict[str, Any]) -> Any:
+        error = {"Code": "ConditionalRequestConflict", "Message": "in flight"}
+        raise ClientError({"Error": error}, "PutObject")
+
+    _wrap_manifest_put(bucket, conflict)
+
+    with pytest.raises(BackupError) as raised:
+        take_snapshot(source, bucket.s3, bucket.target(), SNAPSHOT_ID)
+
+    assert "conflicted" in raised.value.message
+    assert "retry the snapshot" in raised.value.message
+    assert bucket.keys() == []
+    assert bucket.open_uploads() == []
+
+
+def test_manifest_conflict_with_other_manifest(
+    scratch: ScratchDatabases, bucket: BackupBucket
+) -> None:
+    source = scratch.connect(scratch.create(migrated=True))
+    winner = Manifest(
+        snapshot_id=SNAPSHOT_ID,
+        created_at="2026-12-03T02:30:01+00:00",
+        schema_version=1,
+        tables=[],
+    )
+
+    def other_write_lands(real_put: Any, params: dict[str, Any]) -> Any:
+        real_put(Bucket=BUCKET, Key=params["Key"], Body=winner.to_json())
+        error = {"Code": "ConditionalRequestConflict", "Message": "in flight"}
+        raise ClientError({"Error": error}, "PutObject")
+
+    _wrap_manifest_put(bucket, other_write_lands)
+
+    result = take_snapshot(source, bucket.s3, bucket.target(), SNAPSHOT_ID)
+
+    assert not result.created
+    assert result.manifest == winner
+    assert bucket.keys() == [manifest_key(SNAPSHOT_ID)]
+
+
+def test_lost_complete_response_leaves_no_object(
+    scratch: ScratchDatabases, bucket: BackupBucket
+) -> None:
+    source = _source_with_big_table(scratch)
+    real_complete = bucket.s3.complete_multipart_upload
+    calls: list[str] = []
+
+    def complete_then_lose(**params: Any) -> Any:
+        calls.append(params["Key"])
+        result = real_complete(**params)
+        if len(calls) == 2:
+            # S3 completed the object, but its response never arrived.
+            raise ReadTimeoutError(endpoint_url="https://s3.example.invalid")
+        return result
+
+    bucket.s3.complete_multipart_upload = complete_then_lose
+
+    with pytest.raises(ReadTimeoutError):
+        take_snapshot(source, bucket.s3, bucket.target(), SNAPSHOT_ID)
+
+    assert len(calls) == 2
+    assert bucket.open_uploads() == []
+    assert bucket.keys() == []
 
 
 @pytest.fixture

@@ -9,7 +9,14 @@ manifest even when two invocations for the same scheduled event overlap.
 Data objects live under ``snapshots/<id>/<run id>/``, one folder per attempt,
 so an attempt never overwrites the objects that another attempt's manifest
 names. On any failure the attempt aborts its open multipart uploads, deletes
-the objects it finished, writes no manifest and re-raises.
+every object under its own folder that the stored manifest does not name, and
+re-raises.
+
+A 412 (PreconditionFailed) or 409 (ConditionalRequestConflict) on the
+manifest write is settled by reading the stored manifest back. botocore
+retries a PutObject whose response was lost, so the stored manifest can be
+this attempt's own, and then the snapshot is complete. Only when another
+attempt's manifest is stored are this attempt's objects deleted.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import pg8000.native
 from botocore.exceptions import ClientError
 
 from nature_risk.backup import catalog
+from nature_risk.backup.errors import BackupError
 from nature_risk.backup.manifest import (
     Manifest,
     SequenceEntry,
@@ -91,26 +99,34 @@ def take_snapshot(
         return SnapshotResult(existing, created=False)
 
     run_prefix = f"{snapshot_prefix(snapshot_id)}{uuid.uuid4().hex}/"
-    attempt = _Attempt(s3, target)
+    attempt = _Attempt(s3, target, run_prefix)
+    manifest: Manifest | None = None
     try:
         manifest = _copy_tables(connection, attempt, run_prefix, snapshot_id, event_id)
-        won = _put_manifest(s3, target, manifest)
+        written = _put_manifest(s3, target, manifest)
+        stored = None if written else _read_after_conflict(s3, target, snapshot_id)
     except BaseException as error:
         logger.error(
             "Snapshot failed; its uploads are aborted and no manifest is written",
             extra={"error_class": type(error).__name__},
         )
-        attempt.clean_up()
+        # A manifest write that raised may still have been stored, so the
+        # objects a stored manifest names are kept.
+        if manifest is None:
+            attempt.clean_up(keep=set())
+        else:
+            attempt.clean_up(keep=_stored_keys(s3, target, snapshot_id))
         raise
 
-    if not won:
+    if stored is not None and stored == manifest:
+        # The write was retried after its first attempt was stored.
+        logger.info("Manifest write retried; the stored manifest is this run's")
+    elif stored is not None:
         # Another invocation for the same event finished first. Its manifest
-        # names its own objects, so this attempt's copies are redundant.
-        attempt.clean_up()
-        existing = read_manifest_if_present(s3, target.bucket, snapshot_id)
-        assert existing is not None
+        # names objects in its own folder, never in this attempt's.
+        attempt.clean_up(keep={entry.key for entry in stored.tables})
         logger.info("Snapshot completed by another invocation, nothing kept")
-        return SnapshotResult(existing, created=False)
+        return SnapshotResult(stored, created=False)
 
     logger.info(
         "Snapshot complete",
@@ -121,6 +137,39 @@ def take_snapshot(
         },
     )
     return SnapshotResult(manifest, created=True)
+
+
+def _read_after_conflict(s3: Any, target: SnapshotTarget, snapshot_id: str) -> Manifest:
+    """Return the manifest stored after a conditional write was rejected.
+
+    Raises ``BackupError`` when none is stored, which happens after a 409
+    whose competing write did not complete. The snapshot can then be retried.
+    """
+    stored = read_manifest_if_present(s3, target.bucket, snapshot_id)
+    if stored is None:
+        raise BackupError(
+            f"snapshot {snapshot_id}: the manifest write conflicted with another "
+            "write and no manifest is stored; retry the snapshot"
+        )
+    return stored
+
+
+def _stored_keys(s3: Any, target: SnapshotTarget, snapshot_id: str) -> set[str] | None:
+    """Return the keys the stored manifest names, or None when it cannot be read.
+
+    An empty set means no manifest is stored.
+    """
+    try:
+        stored = read_manifest_if_present(s3, target.bucket, snapshot_id)
+    except Exception as error:  # noqa: BLE001 - the caller re-raises its own error
+        logger.warning(
+            "The stored manifest could not be read, so no object is deleted",
+            extra={"error_class": type(error).__name__},
+        )
+        return None
+    if stored is None:
+        return set()
+    return {entry.key for entry in stored.tables}
 
 
 def _copy_tables(
@@ -197,7 +246,7 @@ def _put_manifest(s3: Any, target: SnapshotTarget, manifest: Manifest) -> bool:
         )
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code")
-        if code in {"PreconditionFailed", "412", "ConditionalRequestConflict"}:
+        if code in {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}:
             return False
         raise
     return True
@@ -206,9 +255,10 @@ def _put_manifest(s3: Any, target: SnapshotTarget, manifest: Manifest) -> bool:
 class _Attempt:
     """The uploads one snapshot attempt opened, so a failure can undo them."""
 
-    def __init__(self, s3: Any, target: SnapshotTarget) -> None:
+    def __init__(self, s3: Any, target: SnapshotTarget, run_prefix: str) -> None:
         self._s3 = s3
         self._target = target
+        self._run_prefix = run_prefix
         self._open: list[CompressedUpload] = []
         self._finished: list[str] = []
 
@@ -230,11 +280,15 @@ class _Attempt:
         self._finished.append(upload.key)
         return uploaded
 
-    def clean_up(self) -> None:
-        """Abort every open upload and delete every finished object, best effort.
+    def clean_up(self, keep: set[str] | None) -> None:
+        """Abort every open upload and delete this attempt's objects, best effort.
 
-        A step that fails is logged by class and skipped. The bucket's
-        lifecycle rule removes incomplete multipart uploads left behind.
+        Objects in ``keep`` stay, and ``keep=None`` keeps every object. Besides
+        the objects this attempt finished, the attempt's folder is listed,
+        because a CompleteMultipartUpload whose response was lost leaves an
+        object that was never recorded as finished. A step that fails is
+        logged by class and skipped. The bucket's lifecycle rule removes
+        incomplete multipart uploads left behind.
         """
         for upload in self._open:
             try:
@@ -245,7 +299,11 @@ class _Attempt:
                     extra={"error_class": type(error).__name__},
                 )
         self._open = []
-        for key in self._finished:
+        if keep is None:
+            return
+        for key in sorted(set(self._finished) | self._listed_keys()):
+            if key in keep:
+                continue
             try:
                 self._s3.delete_object(Bucket=self._target.bucket, Key=key)
             except Exception as error:  # noqa: BLE001 - keep cleaning up
@@ -254,3 +312,19 @@ class _Attempt:
                     extra={"error_class": type(error).__name__},
                 )
         self._finished = []
+
+    def _listed_keys(self) -> set[str]:
+        keys: set[str] = set()
+        try:
+            paginator = self._s3.get_paginator("list_objects_v2")
+            pages = paginator.paginate(
+                Bucket=self._target.bucket, Prefix=self._run_prefix
+            )
+            for page in pages:
+                keys.update(item["Key"] for item in page.get("Contents", []))
+        except Exception as error:  # noqa: BLE001 - keep cleaning up
+            logger.warning(
+                "The objects of a failed snapshot could not be listed",
+                extra={"error_class": type(error).__name__},
+            )
+        return keys
