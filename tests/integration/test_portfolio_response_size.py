@@ -421,3 +421,27 @@ def test_mining_dashboard_within_limit(open_function, biodiversity_data) -> None
 def test_size_limits_have_maximums(variable: str, value: str) -> None:
     with pytest.raises(ConfigurationError, match=variable):
         PortfolioLimits.from_env({variable: value})
+
+
+def test_natural_capital_dashboard_full_size(
+    open_function, clean_database: PostgresServer
+) -> None:
+    function = open_function()
+    limits = PortfolioLimits()
+    holdings = [
+        holding(row + 2, EMOJI * 60 + QUOTE * 60) for row in range(limits.max_holdings)
+    ]
+    portfolio_id = save_direct(clean_database, ALICE["sub"], holdings)
+
+    response = one(function, "GET", portfolio_id, "/dashboard")
+
+    assert response["statusCode"] == 200, response["body"][:200]
+    assert response_size(response) < LAMBDA_RESPONSE_LIMIT
+
+
+def test_response_bound_matches_public_routes(open_function) -> None:
+    from nature_risk.biodiversity import results
+
+    function = open_function()
+    assert function.MAX_RESPONSE_BYTES == results.MAX_RESPONSE_BYTES
+    assert function.ENVELOPE_RESERVE_BYTES == results.ENVELOPE_RESERVE_BYTES

@@ -17,6 +17,8 @@ from nature_risk.errors import PayloadTooLarge, Problem
 MAX_LISTED_PROBLEMS = 1_000
 # Lambda's limit on a synchronous response is 6 MB, envelope included.
 MAX_RESPONSE_BYTES = 6_000_000
+# Room left in the envelope for the status code and headers around the body.
+ENVELOPE_RESERVE_BYTES = 16_000
 
 
 def listed_problems(key: str, problems: Sequence[Problem]) -> dict[str, object]:
@@ -41,11 +43,12 @@ def check_response_size(body: str) -> None:
     """Raise ``PayloadTooLarge`` when a response body would exceed Lambda's 6 MB.
 
     Lambda counts the response envelope, where the body is a JSON string
-    with its quotes and backslashes escaped, so the escaped length is checked.
+    with its quotes and backslashes escaped, so the escaped length is checked,
+    with ``ENVELOPE_RESERVE_BYTES`` kept for the headers.
     Within the row limits, only long names or companies echoed from the
     upload can reach it.
     """
-    if len(json.dumps(body)) > MAX_RESPONSE_BYTES:
+    if len(json.dumps(body)) > MAX_RESPONSE_BYTES - ENVELOPE_RESERVE_BYTES:
         raise PayloadTooLarge(
             f"The dashboard would be larger than the {MAX_RESPONSE_BYTES} bytes "
             "a response may hold: send fewer rows or shorter names."

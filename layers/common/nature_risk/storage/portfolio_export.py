@@ -183,15 +183,11 @@ def export_page(
         )
         part, room = _fill_part(connection, portfolio, offset, room, first=not parts)
         if part is None:
-            return ExportPage(
-                parts, page_number, _next(portfolio, offset, page_number)
-            )
+            return ExportPage(parts, page_number, _next(portfolio, offset, page_number))
         parts.append(part)
         if not part.holdings_complete:
             resume = offset + len(part.portfolio.holdings)
-            return ExportPage(
-                parts, page_number, _next(portfolio, resume, page_number)
-            )
+            return ExportPage(parts, page_number, _next(portfolio, resume, page_number))
     return ExportPage(parts, page_number, None)
 
 
@@ -218,22 +214,22 @@ def _fill_part(
     """
     # The summary with an empty holdings list, plus the comma before the part.
     cost = escaped_size(ExportPart(portfolio, offset, False).to_dict()) + 1
-    taken: list[dict[str, Any]] = []
+    included: list[dict[str, Any]] = []
     position = offset
     while True:
         batch = _holdings_batch(connection, portfolio.id, position)
         for holding in batch:
             holding_cost = escaped_size(holding) + 1
-            if cost + holding_cost > room and (taken or not first):
-                return _part(portfolio, offset, taken, False, room - cost)
-            taken.append(holding)
+            if cost + holding_cost > room and (included or not first):
+                return _part(portfolio, offset, included, False, room - cost)
+            included.append(holding)
             cost += holding_cost
         position += len(batch)
         if len(batch) < HOLDINGS_BATCH:
             break
     if cost > room and not first:
         return None, room
-    return _part(portfolio, offset, taken, True, room - cost)
+    return _part(portfolio, offset, included, True, room - cost)
 
 
 def _part(
