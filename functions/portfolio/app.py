@@ -234,12 +234,14 @@ def export_account_data() -> Response[str]:
         },
         {"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-    # MAX_EXPORT_PAGE_BYTES keeps a page under this bound, so only a budget
-    # error can make this check fail.
+    # NOTE: the page budget keeps a page under this bound only for holdings
+    # within MAX_PORTFOLIO_HOLDING_BYTES. A larger holding saved before that
+    # limit existed can still fail here, and only replacing it fixes that.
     _check_fits(
         response.body,
         f"The export page is larger than the {MAX_RESPONSE_BYTES} bytes a "
-        "response may hold (MAX_EXPORT_PAGE_BYTES).",
+        "response may hold, because a holding is larger than "
+        "MAX_PORTFOLIO_HOLDING_BYTES: replace that portfolio with shorter names.",
     )
     return response
 
