@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from nature_risk.backup.errors import SnapshotCorrupt
 from nature_risk.backup.manifest import manifest_key
+from nature_risk.backup.reader import latest_complete_snapshot, load_manifest
 from nature_risk.backup.restore import RestoreOptions, restore_snapshot
 from nature_risk.backup.snapshot import take_snapshot
 from nature_risk.storage import portfolios as repository
@@ -172,3 +174,68 @@ def test_incomplete_newer_snapshot_is_skipped(
     # not known and the portfolio comes back: the current database is needed.
     assert result.deletion_sources == []
     assert len(_ids(target, "portfolios")) == 2
+
+
+def test_newer_manifest_without_deletions_stops(
+    deleted_after_snapshot: tuple[Any, str, str],
+    scratch: ScratchDatabases,
+    bucket: BackupBucket,
+) -> None:
+    source, _, _ = deleted_after_snapshot
+    take_snapshot(source, bucket.s3, bucket.target(), NEW_SNAPSHOT)
+    key = manifest_key(NEW_SNAPSHOT)
+    data = json.loads(bucket.s3.get_object(Bucket=bucket.name, Key=key)["Body"].read())
+    data["tables"] = [
+        entry for entry in data["tables"] if entry["name"] != "deleted_portfolios"
+    ]
+    bucket.s3.put_object(Bucket=bucket.name, Key=key, Body=json.dumps(data).encode())
+    target_name = scratch.create(migrated=False)
+    target = scratch.connect(target_name)
+
+    with pytest.raises(SnapshotCorrupt) as raised:
+        restore_snapshot(target, bucket.s3, bucket.name, OLD_SNAPSHOT)
+
+    assert f"snapshot {NEW_SNAPSHOT}" in raised.value.message
+    assert "lacks table deleted_portfolios" in raised.value.message
+    assert "--ignore-snapshot" in raised.value.message
+
+
+def test_later_read_deletions_apply(
+    scratch: ScratchDatabases, bucket: BackupBucket
+) -> None:
+    # A manual snapshot at 02:40, then the 02:30 scheduled event retried
+    # later: its id sorts first, but its data was read after the deletion.
+    manual_id = "20261203T024000Z"
+    retried_event_id = "20261203T023000Z"
+    source = scratch.connect(scratch.create(migrated=True))
+    kept = _save(source, "Kept")
+    deleted = _save(source, "Deleted between the snapshots")
+    manual = take_snapshot(source, bucket.s3, bucket.target(), manual_id).manifest
+    _delete(source, deleted.id)
+    retried = take_snapshot(source, bucket.s3, bucket.target(), retried_event_id)
+    assert retried.manifest.read_at > manual.read_at
+    target = scratch.connect(scratch.create(migrated=False))
+
+    result = restore_snapshot(target, bucket.s3, bucket.name, manual_id)
+
+    assert result.deletion_sources == [f"snapshot {retried_event_id}"]
+    assert _ids(target, "portfolios") == {str(kept.id)}
+    assert latest_complete_snapshot(bucket.s3, bucket.name) == retried_event_id
+
+
+def test_earlier_read_deletions_ignored(
+    deleted_after_snapshot: tuple[Any, str, str],
+    scratch: ScratchDatabases,
+    bucket: BackupBucket,
+) -> None:
+    source, kept_id, deleted_id = deleted_after_snapshot
+    newer = take_snapshot(source, bucket.s3, bucket.target(), NEW_SNAPSHOT).manifest
+    target = scratch.connect(scratch.create(migrated=False))
+
+    result = restore_snapshot(target, bucket.s3, bucket.name, NEW_SNAPSHOT)
+
+    # The old snapshot was read first, so it is no source of deletions.
+    assert result.deletion_sources == []
+    assert newer.read_at > load_manifest(bucket.s3, bucket.name, OLD_SNAPSHOT).read_at
+    assert _ids(target, "portfolios") == {kept_id}
+    assert _ids(target, "deleted_portfolios") == {deleted_id}

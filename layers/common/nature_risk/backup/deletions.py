@@ -6,7 +6,8 @@ still contains the portfolio, so a restore gathers deletion records from every
 source it can read and deletes those portfolios again before it commits:
 
 * the restored snapshot's own ``deleted_portfolios`` table;
-* the ``deleted_portfolios`` table of every newer complete snapshot;
+* the ``deleted_portfolios`` table of every complete snapshot whose data was
+  read later than the restored snapshot's, by the read time in its manifest;
 * the ``deleted_portfolios`` table of the current database, when reachable;
 * the target's own table, when the restore overwrites a non-empty database.
 
@@ -52,7 +53,12 @@ def add_from_snapshot(
     """Add the deletion records stored in one snapshot, checking its SHA-256."""
     entry = manifest.table(DELETIONS_TABLE)
     if entry is None:
-        return
+        # Every schema version has the table (it comes with the first
+        # migration), so a manifest without it is damaged.
+        raise SnapshotCorrupt(
+            f"snapshot {manifest.snapshot_id}: the manifest lacks table "
+            f"{DELETIONS_TABLE}"
+        )
     try:
         id_index = entry.columns.index("id")
         time_index = entry.columns.index("deleted_at")
@@ -69,15 +75,25 @@ def add_from_snapshot(
     records.sources.append(f"snapshot {manifest.snapshot_id}")
 
 
-def add_from_newer_snapshots(
+def add_from_later_snapshots(
     records: DeletionRecords,
     s3: Any,
     bucket: str,
-    newer_ids: Iterable[str],
+    restored: Manifest,
+    snapshot_ids: Iterable[str],
 ) -> None:
-    """Add the deletion records of each listed (newer, complete) snapshot."""
-    for snapshot_id in newer_ids:
-        add_from_snapshot(records, s3, bucket, load_manifest(s3, bucket, snapshot_id))
+    """Add the deletion records of each listed complete snapshot whose data was
+    read after the restored one's.
+
+    Snapshots are ordered by the read time in their manifests, not by id,
+    because a scheduled event retried late gets an earlier id than a manual
+    snapshot taken meanwhile. A manifest that cannot be read raises, since
+    its snapshot may hold later deletions.
+    """
+    for snapshot_id in snapshot_ids:
+        manifest = load_manifest(s3, bucket, snapshot_id)
+        if manifest.read_at > restored.read_at:
+            add_from_snapshot(records, s3, bucket, manifest)
 
 
 def add_from_database(

@@ -91,6 +91,14 @@ class Manifest:
         return None
 
     @property
+    def read_at(self) -> datetime.datetime:
+        """The start of the snapshot's read transaction, by the database's clock.
+
+        Snapshots are ordered by this time, not by id.
+        """
+        return datetime.datetime.fromisoformat(self.created_at)
+
+    @property
     def total_size(self) -> int:
         """Stored bytes of every data object together."""
         return sum(entry.size for entry in self.tables)
@@ -125,6 +133,8 @@ class Manifest:
                 sequences=[SequenceEntry(**entry) for entry in data["sequences"]],
                 event_id=data.get("event_id"),
             )
+            if manifest.read_at.utcoffset() is None:
+                raise ValueError("created_at")
         except (ValueError, KeyError, TypeError):
             raise SnapshotCorrupt(
                 f"snapshot {snapshot_id}: the manifest is not a valid "
@@ -136,7 +146,9 @@ class Manifest:
             )
         prefix = snapshot_prefix(snapshot_id)
         for entry in manifest.tables:
-            if not entry.key.startswith(prefix):
+            # S3 keys are literal strings, but a ".." segment would name
+            # another snapshot's object for any tool that resolves paths.
+            if not entry.key.startswith(prefix) or ".." in entry.key.split("/"):
                 raise SnapshotCorrupt(
                     f"snapshot {snapshot_id}: the object of table {entry.name} "
                     "lies outside the snapshot prefix"

@@ -76,13 +76,22 @@ def list_snapshots(s3: Any, bucket: str) -> list[SnapshotListing]:
 
 
 def latest_complete_snapshot(s3: Any, bucket: str) -> str:
-    """Return the id of the newest snapshot that has a manifest."""
-    complete = [
-        item.snapshot_id for item in list_snapshots(s3, bucket) if item.complete
-    ]
-    if not complete:
+    """Return the id of the complete snapshot whose data was read last.
+
+    Snapshots are ordered by the read time in their manifests, then by id.
+    Raises ``SnapshotCorrupt`` when a complete snapshot's manifest cannot be
+    parsed, because that snapshot could be the latest.
+    """
+    latest: Manifest | None = None
+    for item in list_snapshots(s3, bucket):
+        if not item.complete:
+            continue
+        manifest = load_manifest(s3, bucket, item.snapshot_id)
+        if latest is None or manifest.read_at >= latest.read_at:
+            latest = manifest
+    if latest is None:
         raise SnapshotNotFound("no complete snapshot was found in the bucket")
-    return complete[-1]
+    return latest.snapshot_id
 
 
 def load_manifest(s3: Any, bucket: str, snapshot_id: str) -> Manifest:

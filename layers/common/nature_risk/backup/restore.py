@@ -4,29 +4,29 @@ The steps, in order:
 
 1. Read the manifest and reject a schema version without a migration file.
 2. Verify the snapshot (every object present, sizes and SHA-256 match).
-3. Gather deletion records from newer snapshots and the current database.
-4. Migrate the target up to the snapshot's schema version, then check that
-   its tables hold no rows (unless ``overwrite``).
-5. In one transaction: empty the tables when overwriting, load every table
-   with ``COPY ... FROM STDIN``, set the sequences, apply the deletion
-   records, commit. A size, SHA-256 or row count mismatch found while loading
-   rolls everything back.
-6. Apply the migrations newer than the snapshot.
+3. Gather deletion records from later snapshots and the current database.
+4. Reject a target at a newer schema version, or whose tables hold rows
+   (unless ``overwrite``). These checks only read the target.
+5. In one transaction: migrate the target to the snapshot's schema version,
+   reject a manifest whose tables or columns differ from that schema, empty
+   the tables when overwriting, load every table with ``COPY ... FROM
+   STDIN``, set the sequences, apply the deletion records, apply the
+   migrations newer than the snapshot, commit. A rejection or a size,
+   SHA-256 or row count mismatch found while loading rolls everything back,
+   the migrations included.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pg8000.native
 
-from nature_risk.backup import catalog, deletions
+from nature_risk.backup import catalog, deletions, schema
 from nature_risk.backup.errors import (
     BackupError,
     DatabaseNotEmpty,
@@ -42,11 +42,7 @@ from nature_risk.backup.reader import (
     read_table,
     verify_snapshot,
 )
-from nature_risk.storage.migrations import (
-    DEFAULT_MIGRATIONS_DIR,
-    apply_migrations,
-    discover_migrations,
-)
+from nature_risk.storage.migrations import DEFAULT_MIGRATIONS_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -111,10 +107,8 @@ def restore_snapshot(
         verify_snapshot(s3, bucket, snapshot_id, progress)
 
     records = _gather_deletions(s3, bucket, manifest, options, current_database)
-    _prepare_schema(connection, manifest.schema_version, migrations_dir)
-    target_tables = {table.name: table for table in catalog.list_tables(connection)}
-    _check_tables_match(manifest, target_tables)
-    non_empty = _tables_with_rows(connection, target_tables)
+    _check_target_version(connection, manifest.schema_version)
+    non_empty = _tables_with_rows(connection, catalog.list_tables(connection))
     if non_empty and not options.overwrite:
         raise DatabaseNotEmpty(
             f"the target database has rows in {', '.join(non_empty)}: restore "
@@ -122,10 +116,13 @@ def restore_snapshot(
         )
 
     rows, deleted = _load(
-        connection, s3, bucket, manifest, target_tables, non_empty, records, progress
+        connection,
+        s3,
+        bucket,
+        manifest,
+        _LoadPlan(migrations_dir, max(known), bool(non_empty), records),
+        progress,
     )
-    if max(known) > manifest.schema_version:
-        apply_migrations(connection, migrations_dir)
     logger.info(
         "Snapshot restored",
         extra={
@@ -151,15 +148,15 @@ def _gather_deletions(
     current_database: pg8000.native.Connection | None,
 ) -> deletions.DeletionRecords:
     records = deletions.DeletionRecords()
-    newer = [
+    others = [
         item.snapshot_id
         for item in list_snapshots(s3, bucket)
         if item.complete
-        and item.snapshot_id > manifest.snapshot_id
+        and item.snapshot_id != manifest.snapshot_id
         and item.snapshot_id not in options.ignore_snapshots
     ]
     try:
-        deletions.add_from_newer_snapshots(records, s3, bucket, newer)
+        deletions.add_from_later_snapshots(records, s3, bucket, manifest, others)
     except BackupError as error:
         raise SnapshotCorrupt(
             f"{error.message}. Its deletion records cannot be read, so portfolios "
@@ -171,10 +168,8 @@ def _gather_deletions(
     return records
 
 
-def _prepare_schema(
-    connection: pg8000.native.Connection, version: int, migrations_dir: Path
-) -> None:
-    """Migrate the target to exactly ``version``; reject a newer target."""
+def _check_target_version(connection: pg8000.native.Connection, version: int) -> None:
+    """Reject a target whose schema is newer than the snapshot's."""
     current = catalog.schema_version(connection)
     if current > version:
         raise BackupError(
@@ -182,48 +177,27 @@ def _prepare_schema(
             f"the snapshot's {version}: restore into a database without the "
             "schema, which the restore creates"
         )
-    if current == version:
-        return
-    # The runner applies every file in a folder, so a folder holding only the
-    # files up to ``version`` stops it there.
-    folder = Path(tempfile.mkdtemp(prefix="nature-risk-migrations-"))
-    try:
-        for migration in discover_migrations(migrations_dir):
-            if migration.version <= version:
-                name = f"{migration.version:04d}_{migration.name}.sql"
-                shutil.copyfile(migrations_dir / name, folder / name)
-        apply_migrations(connection, folder)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _check_tables_match(
-    manifest: Manifest, target_tables: dict[str, catalog.Table]
-) -> None:
-    for entry in manifest.tables:
-        table = target_tables.get(entry.name)
-        if table is None:
-            raise BackupError(
-                f"table {entry.name} of snapshot {manifest.snapshot_id} does not "
-                "exist in the target database after its migrations"
-            )
-        missing = [name for name in entry.columns if name not in table.columns]
-        if missing:
-            raise BackupError(
-                f"table {entry.name} in the target database lacks the columns "
-                f"{', '.join(missing)} that snapshot {manifest.snapshot_id} holds"
-            )
 
 
 def _tables_with_rows(
-    connection: pg8000.native.Connection, tables: dict[str, catalog.Table]
+    connection: pg8000.native.Connection, tables: list[catalog.Table]
 ) -> list[str]:
     found = []
-    for name in sorted(tables):
+    for name in sorted(table.name for table in tables):
         quoted = pg8000.native.identifier(name)
         if connection.run(f"SELECT EXISTS (SELECT 1 FROM {quoted})")[0][0]:  # noqa: S608
             found.append(name)
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class _LoadPlan:
+    """What the restore transaction does besides loading the manifest's tables."""
+
+    migrations_dir: Path
+    latest_version: int
+    overwrite_rows: bool
+    records: deletions.DeletionRecords
 
 
 def _load(
@@ -231,26 +205,32 @@ def _load(
     s3: Any,
     bucket: str,
     manifest: Manifest,
-    target_tables: dict[str, catalog.Table],
-    non_empty: list[str],
-    records: deletions.DeletionRecords,
+    plan: _LoadPlan,
     progress: ProgressCallback | None,
 ) -> tuple[dict[str, int], int]:
     rows: dict[str, int] = {}
+    copying = False
     connection.run("START TRANSACTION")
     try:
+        schema.migrate_in_transaction(
+            connection, plan.migrations_dir, manifest.schema_version
+        )
+        tables = catalog.list_tables(connection)
+        target_tables = {table.name: table for table in tables}
+        schema.check_manifest_schema(manifest, target_tables)
         # Tables load parent-first, so only a cycle of foreign keys needs
         # this, and it helps only where those constraints are deferrable.
         connection.run("SET CONSTRAINTS ALL DEFERRED")
-        if non_empty:
-            if deletions.DELETIONS_TABLE in target_tables:
-                deletions.add_from_database(records, connection, "target database")
+        if plan.overwrite_rows:
+            deletions.add_from_database(plan.records, connection, "target database")
             names = ", ".join(pg8000.native.identifier(name) for name in target_tables)
             connection.run(f"TRUNCATE {names}")
+        copying = True
         for entry in manifest.tables:
             rows[entry.name] = _load_table(
                 connection, s3, bucket, manifest, entry, progress
             )
+        copying = False
         for sequence in manifest.sequences:
             connection.run(
                 "SELECT setval(CAST(:name AS regclass), :value, :called)",
@@ -258,18 +238,23 @@ def _load(
                 value=sequence.last_value,
                 called=sequence.is_called,
             )
-        deleted = deletions.apply_deletions(connection, records)
+        deleted = deletions.apply_deletions(connection, plan.records)
+        if plan.latest_version > manifest.schema_version:
+            schema.migrate_in_transaction(
+                connection, plan.migrations_dir, plan.latest_version
+            )
         connection.run("COMMIT")
-    except SnapshotCorrupt:
-        # A size or SHA-256 mismatch surfaces inside COPY FROM STDIN and leaves
-        # the session mid-protocol, so the connection is closed, which makes
-        # the server roll back. The caller must open a new connection.
-        with contextlib.suppress(pg8000.native.Error, OSError):
-            connection.close()
-        raise
     except BaseException:
-        with contextlib.suppress(pg8000.native.Error, OSError):
-            connection.run("ROLLBACK")
+        if copying:
+            # An error inside COPY FROM STDIN, such as a size or SHA-256
+            # mismatch, leaves the session mid-protocol, so the connection is
+            # closed, which makes the server roll back. The caller must open
+            # a new connection.
+            with contextlib.suppress(pg8000.native.Error, OSError):
+                connection.close()
+        else:
+            with contextlib.suppress(pg8000.native.Error, OSError):
+                connection.run("ROLLBACK")
         raise
     return rows, deleted
 
