@@ -327,3 +327,59 @@ def test_cli_list_marks_incomplete_snapshots(
     assert lines[1].startswith(f"{SNAPSHOT_ID}\tcomplete\t")
     assert lines[1].endswith(f"\t{snapshot.total_rows}\t{snapshot.total_size}")
     assert lines[2] == "20261204T023000Z\tincomplete\t-\t-\t-\t-"
+
+
+def test_cli_verify_all_skips_incomplete(
+    snapshot: Manifest,
+    bucket: BackupBucket,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("BACKUP_BUCKET", bucket.name)
+    incomplete_id = "20261204T023000Z"
+    bucket.s3.put_object(
+        Bucket=bucket.name, Key=f"snapshots/{incomplete_id}/abc/holdings.copy.gz"
+    )
+
+    status = main(["verify", "--all", "--no-progress"])
+    output = capsys.readouterr()
+
+    assert status == 0
+    assert f"snapshot {SNAPSHOT_ID} verified" in output.out
+    assert f"snapshot {incomplete_id} skipped: incomplete" in output.out
+    assert "FAILED" not in output.err
+
+
+def test_cli_verify_all_fails_on_damage(
+    snapshot: Manifest,
+    bucket: BackupBucket,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("BACKUP_BUCKET", bucket.name)
+    _rewrite(bucket, _holdings_key(snapshot), _flip_last_byte)
+
+    status = main(["verify", "--all", "--no-progress"])
+    output = capsys.readouterr()
+
+    assert status == 1
+    assert "SHA-256 of table holdings" in output.err
+
+
+def test_cli_verify_warns_of_unnamed_objects(
+    snapshot: Manifest,
+    bucket: BackupBucket,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("BACKUP_BUCKET", bucket.name)
+    stray = f"snapshots/{SNAPSHOT_ID}/other/holdings.copy.gz"
+    bucket.s3.put_object(Bucket=bucket.name, Key=stray, Body=b"not named")
+
+    status = main(["verify", SNAPSHOT_ID, "--no-progress"])
+    output = capsys.readouterr()
+
+    assert status == 0
+    assert f"snapshot {SNAPSHOT_ID} verified" in output.out
+    assert "its manifest does not name 1 object(s)" in output.err
+    assert stray in output.err

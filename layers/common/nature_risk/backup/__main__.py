@@ -32,6 +32,7 @@ from nature_risk.backup.reader import (
     latest_complete_snapshot,
     list_snapshots,
     load_manifest,
+    unnamed_objects,
     verify_snapshot,
 )
 from nature_risk.backup.restore import RestoreOptions, restore_snapshot
@@ -63,7 +64,9 @@ def _parser() -> argparse.ArgumentParser:
         help="snapshot id (YYYYMMDDTHHMMSSZ) or 'latest' (the default)",
     )
     verify.add_argument(
-        "--all", action="store_true", help="verify every complete snapshot"
+        "--all",
+        action="store_true",
+        help="verify every complete snapshot and list incomplete ones as skipped",
     )
     _add_progress_flag(verify)
 
@@ -86,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="SNAPSHOT_ID",
-        help="do not read deletion records from this newer snapshot (repeatable)",
+        help="do not read deletion records from this later snapshot (repeatable)",
     )
     restore.add_argument(
         "--deletions-from-env",
@@ -165,7 +168,14 @@ def _list(s3: Any, settings: BackupSettings) -> int:
 
 def _verify(s3: Any, settings: BackupSettings, args: argparse.Namespace) -> int:
     if args.all:
-        ids = [item.snapshot_id for item in list_snapshots(s3, settings.bucket)]
+        # An incomplete prefix is an attempt that never wrote a manifest, not
+        # a damaged snapshot, so it is reported and does not fail the run.
+        ids = []
+        for item in list_snapshots(s3, settings.bucket):
+            if item.complete:
+                ids.append(item.snapshot_id)
+            else:
+                _out(f"snapshot {item.snapshot_id} skipped: incomplete (no manifest)")
     else:
         ids = [_resolve_id(s3, settings.bucket, args.snapshot_id)]
     failures = 0
@@ -182,6 +192,13 @@ def _verify(s3: Any, settings: BackupSettings, args: argparse.Namespace) -> int:
             f"snapshot {snapshot_id} verified: {result.objects} objects, "
             f"{result.bytes_checked} bytes, {result.manifest.total_rows} rows"
         )
+        unnamed = unnamed_objects(s3, settings.bucket, result.manifest)
+        if unnamed:
+            sys.stderr.write(
+                f"WARNING: snapshot {snapshot_id}: its manifest does not name "
+                f"{len(unnamed)} object(s) under its prefix, for example "
+                f"{unnamed[0]}; a restore ignores them\n"
+            )
     return 1 if failures else 0
 
 

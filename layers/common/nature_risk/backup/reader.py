@@ -117,6 +117,24 @@ def load_manifest(s3: Any, bucket: str, snapshot_id: str) -> Manifest:
     return Manifest.from_json(response["Body"].read(), snapshot_id)
 
 
+def unnamed_objects(s3: Any, bucket: str, manifest: Manifest) -> list[str]:
+    """List the keys under the snapshot's prefix that its manifest does not name.
+
+    They are left by failed or overlapping attempts until the lifecycle rule
+    expires them, or were written by hand. A restore never reads them.
+    """
+    named = {entry.key for entry in manifest.tables}
+    named.add(manifest_key(manifest.snapshot_id))
+    unnamed: list[str] = []
+    paginator = s3.get_paginator("list_objects_v2")
+    prefix = snapshot_prefix(manifest.snapshot_id)
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            if item["Key"] not in named:
+                unnamed.append(item["Key"])
+    return sorted(unnamed)
+
+
 def check_objects_present(s3: Any, bucket: str, manifest: Manifest) -> None:
     """Check that every object the manifest names exists with its recorded size."""
     for entry in manifest.tables:
