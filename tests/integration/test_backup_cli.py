@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from nature_risk.backup.__main__ import main
 from nature_risk.backup.snapshot import take_snapshot
 
 from infra.local.postgres import PostgresServer
+from infra.local.tls import create_ca
 from tests.integration.backup_support import (  # noqa: F401 - fixtures
     BackupBucket,
     ScratchDatabases,
@@ -128,3 +131,29 @@ def test_cli_database_error_hides_row_values(
     assert "SQLSTATE 23514" in errors
     assert PRIVATE_NAME not in errors
     assert rows == [[0]]
+
+
+def test_cli_restore_wrong_ca_names_cause(
+    snapshot_source: list[str],
+    database_secret: str,
+    clean_database: PostgresServer,
+    bucket: BackupBucket,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    create_ca(tmp_path / "other-ca")
+    monkeypatch.setenv("BACKUP_BUCKET", bucket.name)
+    monkeypatch.setenv("DB_CA_BUNDLE", str(tmp_path / "other-ca" / "ca.pem"))
+
+    status = main(["restore", "latest", "--no-progress"])
+    output = capsys.readouterr()
+    connection = clean_database.connect()
+    restored = table_rows(connection, "portfolios")
+    connection.close()
+
+    assert status == 1
+    assert output.err.startswith("ERROR: certificate verification failed")
+    assert "Try again later" not in output.err
+    assert restored == []
+    assert PRIVATE_NAME not in output.err + output.out

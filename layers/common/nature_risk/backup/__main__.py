@@ -39,7 +39,11 @@ from nature_risk.backup.restore import RestoreOptions, restore_snapshot
 from nature_risk.backup.snapshot import take_snapshot
 from nature_risk.config import BackupSettings, ConfigurationError, DatabaseSettings
 from nature_risk.errors import NatureRiskError
-from nature_risk.storage.db import open_connection, sqlstate_of
+from nature_risk.storage.db import (
+    CertificateVerificationFailed,
+    open_connection,
+    sqlstate_of,
+)
 
 LATEST = "latest"
 
@@ -273,6 +277,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "restore":
             return _restore(s3, settings, args)
         return _snapshot(s3, settings)
+    except CertificateVerificationFailed:
+        sys.stderr.write(
+            "ERROR: certificate verification failed for the database connection: "
+            "check that DB_CA_BUNDLE contains the CA that signed the server's "
+            "certificate and that DB_HOST matches a name in that certificate\n"
+        )
+        return 1
     except (NatureRiskError, ConfigurationError) as error:
         message = error.message if isinstance(error, NatureRiskError) else str(error)
         sys.stderr.write(f"ERROR: {message}\n")

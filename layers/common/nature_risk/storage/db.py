@@ -217,6 +217,23 @@ def credentials_from_settings(settings: DatabaseSettings) -> CredentialSource:
     )
 
 
+class CertificateVerificationFailed(ServiceUnavailable):
+    """The server's TLS certificate or host name did not verify.
+
+    The message stays the generic one, so API clients learn nothing more.
+    Operator tools catch this class to name the cause.
+    """
+
+
+def _is_certificate_failure(error: BaseException) -> bool:
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _log_failure(message: str, error: BaseException) -> None:
     fields: dict[str, object] = {"error_class": type(error).__name__}
     code = sqlstate_of(error)
@@ -234,7 +251,9 @@ def open_connection(
 
     A rejected password drops the cached secret and is retried once, which
     covers a secret rotated since it was cached. Raises ``ServiceUnavailable``
-    for every failure, with the cause logged by class and SQLSTATE only.
+    for every failure, with the cause logged by class and SQLSTATE only. A
+    certificate that did not verify raises its subclass
+    ``CertificateVerificationFailed``.
     """
     source = credentials or credentials_from_settings(settings)
     context = build_ssl_context(settings)
@@ -266,6 +285,8 @@ def open_connection(
         except (pg8000.native.InterfaceError, OSError) as error:
             # ssl.SSLError (a bad certificate or host name) is an OSError.
             _log_failure("The database connection failed", error)
+            if _is_certificate_failure(error):
+                raise CertificateVerificationFailed(UNAVAILABLE_MESSAGE) from None
         raise ServiceUnavailable(UNAVAILABLE_MESSAGE) from None
     raise AssertionError("unreachable")
 
