@@ -56,6 +56,8 @@ REPEATS = {10_000: 15, 100_000: 7}
 COLD_STARTS = 7
 REQUEST_TARGET = 2.0
 COLD_START_TARGET = 1.3
+# The 2x request target applies at this size; smaller sizes are shown for scale.
+TARGET_ROWS = 100_000
 # Lambda's synchronous response limit, 6 MiB, in MB.
 LAMBDA_RESPONSE_MB = 6 * 1024 * 1024 / 1e6
 PATH = "/dashboards/natural-capital"
@@ -158,7 +160,12 @@ def _request_rows(kb, limits: InputLimits, handler_module) -> list[str]:
             baseline = times.pop("baseline")
             for step, seconds in times.items():
                 ratio = seconds / baseline
-                verdict = "met" if ratio <= REQUEST_TARGET else "**missed**"
+                if rows != TARGET_ROWS:
+                    verdict = "no target"
+                elif ratio <= REQUEST_TARGET:
+                    verdict = "met"
+                else:
+                    verdict = "**missed**"
                 lines.append(
                     f"| {rows:,} | {label} | {len(body) / 1e6:.1f} | {step} | "
                     f"{baseline * 1000:.1f} | {seconds * 1000:.1f} | {ratio:.2f} | "
@@ -286,7 +293,7 @@ def run() -> str:
         "zero-stripped codes) is read three ways and compared with a bare "
         "`pandas.read_csv` of the same bytes, best of "
         f"{REPEATS[100_000]} to {REPEATS[10_000]} runs. Target: at most "
-        f"{REQUEST_TARGET}x the bare read.\n\n"
+        f"{REQUEST_TARGET}x the bare read at {TARGET_ROWS:,} rows.\n\n"
         "| Rows | Amounts | MB | Step | read_csv (ms) | Step (ms) | Ratio | Target |\n"
         "|---:|---|---:|---|---:|---:|---:|---|\n" + "\n".join(request_lines) + "\n\n"
         f"Worst case for size: {limits.max_rows:,} distinct unrecognised codes "

@@ -142,11 +142,13 @@ def run() -> str:
         + table
         + f"\n`build_dashboard` takes {t['dashboard'] / t['read_csv']:.2f}x the "
         "bare read_csv time.\n\n"
-        f"Cold start, median of {COLD_STARTS} fresh interpreters: bare imports of "
-        f"pandas, pydantic and Powertools {t['bare_start']:.0f} ms; the same "
-        "plus the dashboard modules and the knowledge-base load "
-        f"{t['product_start']:.0f} ms, {t['product_start'] / t['bare_start']:.2f}x "
-        "(target at most 1.3x).\n"
+        f"Domain part of a cold start, median of {COLD_STARTS} fresh interpreters: "
+        f"bare imports of pandas, pydantic and Powertools {t['bare_start']:.0f} ms; "
+        "the same plus the dashboard modules and the knowledge-base load, without "
+        f"the HTTP handler, {t['product_start']:.0f} ms, "
+        f"{t['product_start'] / t['bare_start']:.2f}x. The handler's whole cold "
+        "start, which the 1.3x target applies to, is in the dashboard request "
+        "section.\n"
     )
 
 
