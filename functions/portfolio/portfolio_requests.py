@@ -7,7 +7,7 @@ headers can change it.
 A portfolio body has the dashboard routes' formats plus the portfolio's name,
 module and currency. A JSON body carries them as top-level fields, a
 multipart upload as form fields, and a raw ``text/csv`` body as query
-parameters; a currency column also sets the currency. ``module`` defaults to
+parameters. A currency column also sets the currency. ``module`` defaults to
 ``natural_capital``.
 """
 

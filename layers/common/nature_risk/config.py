@@ -113,7 +113,7 @@ DEFAULT_DB_CA_BUNDLE = (
 
 @dataclass(frozen=True, slots=True)
 class DatabaseSettings:
-    """Where the PostgreSQL database is and how to authenticate to it over TLS.
+    """Location of the PostgreSQL database and how to authenticate over TLS.
 
     Credentials come from the Secrets Manager secret ``DB_SECRET_ARN`` (the
     RDS-managed secret, JSON with ``username`` and ``password``), or, with
@@ -181,7 +181,7 @@ class PortfolioLimits:
     max_name_length: int = 200
     max_page_size: int = 100
     # Sizes in bytes of JSON as a Lambda response carries it, where the body
-    # is a JSON string and so escaped twice. An export page holds at most
+    # is a JSON string and so escaped twice. An export page contains at most
     # max_export_page_bytes plus one holding, so both maximums together stay
     # under Lambda's 6 MB response limit.
     max_holding_bytes: int = 100_000
@@ -223,7 +223,7 @@ class PortfolioLimits:
 
 @dataclass(frozen=True, slots=True)
 class BiodiversitySettings:
-    """Where the biodiversity data and layer packs are, and the distances used."""
+    """Locations of the biodiversity data and layer packs, and their distances."""
 
     data_dir: Path
     packs_dir: Path | None = None
@@ -254,7 +254,7 @@ class BiodiversitySettings:
 
 @dataclass(frozen=True, slots=True)
 class KnowledgeBaseSettings:
-    """Where the ENCORE release is and, optionally, what to call it."""
+    """Location of the ENCORE release and an optional name for it."""
 
     kb_dir: Path
     release_name: str | None = None
@@ -269,7 +269,7 @@ class KnowledgeBaseSettings:
 
 @dataclass(frozen=True, slots=True)
 class BackupSettings:
-    """Where database snapshots go and how they are written.
+    """Destination and encoding settings of database snapshots.
 
     ``kms_key_arn`` is required to take a snapshot and unused by verify and
     restore, which read objects with the bucket's key policy.

@@ -192,7 +192,7 @@ def _tables_with_rows(
 
 @dataclass(frozen=True, slots=True)
 class _LoadPlan:
-    """What the restore transaction does besides loading the manifest's tables."""
+    """Steps of the restore transaction besides loading the manifest's tables."""
 
     migrations_dir: Path
     latest_version: int

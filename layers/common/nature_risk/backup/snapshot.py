@@ -49,7 +49,7 @@ DATA_SUFFIX = ".copy.gz"
 
 @dataclass(frozen=True, slots=True)
 class SnapshotTarget:
-    """Where snapshots go and how they are written."""
+    """Destination and encoding settings of snapshots."""
 
     bucket: str
     kms_key_id: str

@@ -149,7 +149,7 @@ def escaped_size(document: object) -> int:
     r"""Count the bytes ``document`` adds to a Lambda response as part of its body.
 
     The body is compact JSON without ASCII escaping, and Lambda writes it as
-    a JSON string with ASCII escaping, so both escapes are counted: ``"``
+    a JSON string with ASCII escaping, so both escapes are counted. A ``"``
     takes 4 bytes (``\\\"``), a non-ASCII character 6 (``\uXXXX``, 12 outside
     the Basic Multilingual Plane) and a control character up to 7.
     """
@@ -163,9 +163,9 @@ def _escaped_size_bound(document: object) -> int:
     """Return a cheap upper bound of ``escaped_size(document)``.
 
     A byte of orjson's UTF-8 output becomes at most 3 bytes once both escapes
-    apply (a 2-byte character becomes ``\\u00e9``), so 7 times the byte count
-    is never below the exact size, with room for the two encoders' different
-    spellings of numbers and control characters.
+    apply, because a 2-byte character becomes ``\\u00e9``. So 7 times the byte
+    count is never below the exact size, and the margin covers the two
+    encoders' different spellings of numbers and control characters.
     """
     try:
         return 7 * len(orjson.dumps(document))
