@@ -11,11 +11,16 @@ from __future__ import annotations
 import functools
 from typing import Any, Literal
 
+# First: importing nature_risk leaves unused Powertools packages out of the
+# cold start, which works only before anything imports Powertools.
+import nature_risk  # noqa: F401
+
+# isort: split
 import dashboard_biodiversity
 import dashboard_natural_capital
 import dashboard_reference
 import dashboard_templates
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from dashboard_openapi import (
     ApiModel,

@@ -11,8 +11,7 @@ pack folder and the field or row at fault (``require_biodiversity``).
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from dashboard_openapi import ApiModel, UploadBody, document_upload, responses
 from dashboard_templates import register_template
 from dashboard_uploads import read_upload

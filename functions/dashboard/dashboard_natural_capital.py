@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from typing import Annotated, Literal
 
 import orjson
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from dashboard_openapi import ApiModel, UploadBody, document_upload, responses
 from dashboard_reference import CodeResolution, ReleaseInfo

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_lambda_powertools.event_handler as event_handler
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolver
 from nature_risk.media_types import CSV_MEDIA_TYPES
 from pydantic import BaseModel, ConfigDict
 

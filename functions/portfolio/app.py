@@ -8,12 +8,17 @@ connection is opened on first use and kept for warm invocations.
 
 from __future__ import annotations
 
+# First: importing nature_risk leaves unused Powertools packages out of the
+# cold start, which works only before anything imports Powertools.
+import nature_risk  # noqa: F401
+
+# isort: split
 import datetime as dt
 import json
 import re
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from nature_risk.api import create_resolver, json_body
 from nature_risk.config import (
