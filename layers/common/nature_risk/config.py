@@ -254,16 +254,23 @@ class BiodiversitySettings:
 
 @dataclass(frozen=True, slots=True)
 class KnowledgeBaseSettings:
-    """Location of the ENCORE release and an optional name for it."""
+    """Location of the ENCORE release, an optional name and an optional snapshot.
+
+    ``snapshot`` names a file written by ``nature_risk.knowledge_base_snapshot``
+    at build time. It is used only while it matches the release folder.
+    """
 
     kb_dir: Path
     release_name: str | None = None
+    snapshot: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> KnowledgeBaseSettings:
+        snapshot = env_optional("ENCORE_KB_SNAPSHOT", env=env)
         return cls(
             kb_dir=env_dir("ENCORE_KB_DIR", env=env),
             release_name=env_optional("ENCORE_RELEASE_NAME", env=env),
+            snapshot=Path(snapshot) if snapshot else None,
         )
 
 

@@ -76,6 +76,16 @@ class Crosswalks:
     _gics: dict[str, tuple[int, ...]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def __getstate__(self) -> dict[str, object]:
+        # A lock cannot be pickled; a knowledge-base snapshot gets a new one.
+        state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     @property
     def has_gics(self) -> bool:
         return self.gics_source is not None

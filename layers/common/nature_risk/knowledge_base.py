@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import io
+import logging
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -78,6 +79,7 @@ _MONTH_YEAR = re.compile(
     re.IGNORECASE,
 )
 _OVERVIEW_VERSION = re.compile(r"Version:\s*([A-Za-z]+\s+\d{4})")
+_logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,8 +296,24 @@ def load_knowledge_base(folder: Path, release_name: str | None = None) -> Knowle
 
 @functools.cache
 def get_knowledge_base() -> KnowledgeBase:
-    """Return the release named by ENCORE_KB_DIR, loaded once per process."""
+    """Return the release named by ENCORE_KB_DIR, loaded once per process.
+
+    A snapshot named by ENCORE_KB_SNAPSHOT is used when it matches the release
+    folder; otherwise the folder's files are read and validated.
+    """
     from nature_risk.config import KnowledgeBaseSettings
 
     settings = KnowledgeBaseSettings.from_env()
+    if settings.snapshot is not None:
+        from nature_risk.knowledge_base_snapshot import SnapshotMismatch, read_snapshot
+
+        try:
+            return read_snapshot(
+                settings.snapshot, settings.kb_dir, settings.release_name
+            )
+        except SnapshotMismatch as mismatch:
+            _logger.warning(
+                "Knowledge base snapshot not used; loading the release folder",
+                extra={"error_code": mismatch.code},
+            )
     return load_knowledge_base(settings.kb_dir, settings.release_name)
