@@ -20,10 +20,9 @@ separator decides, which is "," for semicolon-separated files.
 
 from __future__ import annotations
 
-import io
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -98,26 +97,23 @@ _FLOAT_LITERAL = re.compile(
 
 _SHAPE = str.maketrans("0123456789", "9999999999")
 
-# The one-format column path: below this many values the per-value path is
-# fast enough. Signs, brackets, dashes and letters send a column to it too.
+# The shape path: below this many values the per-value path is fast enough.
 _UNIFORM_MIN_VALUES = 1_000
-_UNIFORM_AFFIX_CHARS = " \t\u00a0\u202f\u2009'’" + _SYMBOLS
-_UNIFORM_GROUP_CHARS = " \t\u00a0\u202f\u2009'’"
-_UNIFORM_PREFIXED_DOLLAR = re.compile(r"[A-Z]{1,3}\$")
-_UNIFORM_BAD_GROUP = re.compile(
-    r"[0-9][ \t\u00a0\u202f\u2009'’]+(?=[0-9])(?![0-9]{3}(?:[^0-9]|$))"
-)
-# A group separator not followed by exactly three digits and then a
-# separator or the end of the line.
-_UNIFORM_BAD_GROUPS = {
-    ".": re.compile(r"\.(?![0-9]{3}(?:[.,\n]|$))"),
-    ",": re.compile(r",(?![0-9]{3}(?:[.,\n]|$))"),
-}
-# A separator after the decimal separator on the same line.
-_UNIFORM_AFTER_DECIMAL = {
-    ",": re.compile(r",[0-9]*[.,]"),
-    ".": re.compile(r"\.[0-9]*[.,]"),
-}
+# Values with at most this many digits are converted as integer / 10**decimals.
+# The result equals float() of the text, because such integers are below 2**53,
+# 10**0 to 10**15 are exact float64 values, and IEEE division rounds correctly.
+_EXACT_DIGITS = 15
+_POWERS_OF_TEN = np.array([float(10**power) for power in range(_EXACT_DIGITS + 1)])
+
+# Byte classes of cells written with ASCII digits, "." and "," alone. Two bits
+# hold a class, so the classes of a cell of up to 32 bytes fit in one uint64.
+_PAD_BYTE, _DIGIT_BYTE, _DOT_BYTE, _COMMA_BYTE, _OTHER_BYTE = range(5)
+_BYTE_CLASSES = np.full(256, _OTHER_BYTE, dtype=np.uint8)
+_BYTE_CLASSES[0] = _PAD_BYTE
+_BYTE_CLASSES[ord("0") : ord("9") + 1] = _DIGIT_BYTE
+_BYTE_CLASSES[ord(".")] = _DOT_BYTE
+_BYTE_CLASSES[ord(",")] = _COMMA_BYTE
+MAX_AMOUNT_BYTES = 32
 
 
 # Outcomes of reading one written amount.
@@ -148,6 +144,7 @@ def parse_amounts(
         series = series.fillna("")
     texts = series.astype(str).tolist()
     amounts = np.full(len(texts), np.nan)
+    status = np.zeros(len(texts), dtype=np.int8)
     pending = np.arange(len(texts))
     if _looks_plain(texts, decimal):
         # Fast path: pandas parses plain numbers in one call. pandas reads
@@ -161,13 +158,12 @@ def parse_amounts(
         amounts[finite] = parsed[finite]
         pending = np.flatnonzero(~finite)
 
-    else:
-        uniform = _parse_uniform(texts, decimal)
-        if uniform is not None:
-            amounts = uniform
+    elif len(texts) >= _UNIFORM_MIN_VALUES:
+        shaped = _parse_text_shapes(texts, decimal)
+        if shaped is not None:
+            amounts, status = shaped
             pending = pending[:0]
 
-    status = np.zeros(len(texts), dtype=np.int8)
     if len(pending):
         _parse_written(texts, pending, amounts, status, decimal)
     problems = [
@@ -194,85 +190,6 @@ def _looks_plain(texts: list[str], decimal: str) -> bool:
     else:
         sample_ok = all(_PLAIN.fullmatch(text) for text in sample)
     return bool(sample) and sample_ok
-
-
-def _parse_uniform(texts: list[str], decimal: str) -> np.ndarray | None:
-    """Parse a column written in one format (``1.234,56 €``) with pandas' C parser.
-
-    Returns None unless every value is a non-negative number in the one
-    format the column's first values show, with at most currency symbols and
-    spaces around it. The column is then checked and converted in a few passes
-    of C code instead of one Python call per value. Every check errs towards
-    None, which sends the column to the per-value path.
-    """
-    if len(texts) < _UNIFORM_MIN_VALUES:
-        return None
-    sample = [text for text in texts[: _SAMPLE * 2] if text.strip()][:_SAMPLE]
-    seen = {_parse_one(text).decimal_seen for text in sample} - {""}
-    if len(seen) > 1:
-        return None
-    decimal_sep = seen.pop() if seen else decimal
-    thousands_sep = "," if decimal_sep == "." else "."
-
-    numbers = "\n".join(texts)
-    if "$" in numbers:
-        numbers = _UNIFORM_PREFIXED_DOLLAR.sub("", numbers)
-    for char in _UNIFORM_AFFIX_CHARS:
-        if char in numbers:
-            if char in _UNIFORM_GROUP_CHARS and _UNIFORM_BAD_GROUP.search(numbers):
-                return None
-            numbers = numbers.replace(char, "")
-    if not numbers.isascii():
-        return None
-    if numbers.encode("ascii").translate(None, b"0123456789.,\n"):
-        return None  # signs, brackets, letters or other characters
-    if _UNIFORM_BAD_GROUPS[thousands_sep].search(numbers):
-        return None
-    if _UNIFORM_AFTER_DECIMAL[decimal_sep].search(numbers):
-        return None
-
-    try:
-        parsed = pd.read_csv(
-            # A last line "0" keeps a blank last value from being read as no line.
-            io.StringIO(numbers + "\n0"),
-            sep="\t",  # removed above, so each line is one value
-            header=None,
-            names=["amount"],
-            dtype={"amount": "float64"},
-            decimal=decimal_sep,
-            thousands=thousands_sep,
-            skip_blank_lines=False,
-            keep_default_na=False,
-            na_values=[""],
-            engine="c",
-        )["amount"].to_numpy(dtype=np.float64)
-    except ValueError:
-        return None
-    if len(parsed) != len(texts) + 1:
-        return None
-    amounts = parsed[:-1].copy()
-    if not _groups_complete(numbers.count(thousands_sep), amounts):
-        return None
-    missing = np.flatnonzero(np.isnan(amounts))
-    if any(texts[position].strip() for position in missing.tolist()):
-        return None
-    return amounts
-
-
-def _groups_complete(separators: int, amounts: np.ndarray) -> bool:
-    """Tell whether the separator count matches fully grouped integer parts.
-
-    An integer part of n digits has (n - 1) // 3 separators when it is
-    grouped. A different total shows a first group of four or more digits, a
-    separator with no digit before it, or a mix of grouped and plain values.
-    """
-    if separators == 0:
-        return True
-    whole = np.floor(amounts[~np.isnan(amounts)])
-    if whole.size == 0 or whole.max() >= 2.0**53:
-        return False  # integer parts this large are not exact in float64
-    digits = np.floor(np.log10(np.maximum(whole, 1.0))) + 1
-    return int(((digits - 1) // 3).sum()) == separators
 
 
 def _check_range(amounts: np.ndarray, rows: np.ndarray, field: str) -> list[Problem]:
@@ -468,6 +385,205 @@ def _convert(text: str, first: _Reading) -> _Reading:
 
 def _to_float(text: str) -> float:
     return float(text) if _CANONICAL.fullmatch(text) else math.nan
+
+
+# Shape path ----------------------------------------------------------------
+# A column has few shapes (digits as 9), and a value's outcome depends only on
+# its shape, so one value per shape is read in full and the digits of all the
+# others are converted in numpy. This gives what _parse_written gives.
+
+
+class _Shape(NamedTuple):
+    """The reading of every value of one shape, once ambiguous ones are settled."""
+
+    outcome: int
+    # Table turning a value of this shape into a plain number for float(), or
+    # None for exponent forms (1e6), which float() reads as written.
+    table: dict[int, str | None] | None = None
+    # Offsets of the digits in the value (characters, which are bytes for
+    # byte cells), or None when the values need float() one by one.
+    digits: np.ndarray | None = None
+    # How many digits follow the decimal separator.
+    decimals: int = 0
+
+
+_BLANK_SHAPE = _Shape(_OK)
+
+
+def _settle_shapes(exemplars: Sequence[str], decimal: str) -> list[_Shape]:
+    """Read one value of each shape and settle ambiguous ones by the column.
+
+    As in ``_parse_written``, a value like ``1,234`` follows the decimal
+    separator the column's other shapes show, else ``decimal``.
+    """
+    readings = [_parse_one(text) if text.strip() else None for text in exemplars]
+    evidence = {reading.decimal_seen for reading in readings if reading} - {""}
+    chosen = evidence.pop() if len(evidence) == 1 else decimal
+
+    shapes: list[_Shape] = []
+    for text, reading in zip(exemplars, readings, strict=True):
+        if reading is None:
+            shapes.append(_BLANK_SHAPE)
+            continue
+        outcome, table = reading.outcome, reading.table
+        if outcome == _AMBIGUOUS:
+            separator = "." if "." in text else ","
+            if separator == chosen:
+                value = reading.value
+            else:
+                value, table = reading.as_thousands, reading.thousands_table
+            outcome = _INVALID if np.isnan(value) else _OK
+        if outcome != _OK:
+            shapes.append(_Shape(outcome))
+        else:
+            shapes.append(_shape_conversion(text, table))
+    return shapes
+
+
+def _shape_conversion(text: str, table: dict[int, str | None] | None) -> _Shape:
+    """Find where the digits of an accepted shape sit, for converting in numpy."""
+    if table is None:
+        return _Shape(_OK)
+    canonical = text.translate(table)
+    digits = np.array([i for i, char in enumerate(text) if "0" <= char <= "9"])
+    point = canonical.find(".")
+    decimals = 0 if point < 0 else len(canonical) - point - 1
+    # Spaces around the number stay in ``canonical``. float() skips them, but
+    # the digit offsets would not give the whole number.
+    if len(digits) > _EXACT_DIGITS or len(digits) + (point >= 0) != len(canonical):
+        return _Shape(_OK, table)
+    return _Shape(_OK, table, digits, decimals)
+
+
+def _group_positions(codes: np.ndarray, count: int) -> list[np.ndarray]:
+    """Split value positions by code (0 to count - 1), each group in input order."""
+    # A stable sort of 8- and 16-bit integers is a radix sort in numpy.
+    order = np.argsort(codes.astype(np.min_scalar_type(count)), kind="stable")
+    ends = np.cumsum(np.bincount(codes, minlength=count))
+    return np.split(order, ends[:-1])
+
+
+def _convert_shapes(
+    shapes: list[_Shape],
+    groups: list[np.ndarray],
+    rows_of: Callable[[np.ndarray, int], np.ndarray],
+    text_at: Callable[[int], str],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Convert every value by its shape into amounts and outcomes.
+
+    ``groups[k]`` lists the positions of the values of shape ``k``.
+    ``rows_of(positions, width)`` returns the first ``width`` character codes
+    of those values, one row each. ``text_at(i)`` returns value ``i`` for the
+    few shapes that numpy cannot convert exactly.
+    """
+    count = int(sum(len(members) for members in groups))
+    amounts = np.full(count, np.nan)
+    status = np.zeros(count, dtype=np.int8)
+    for shape, members in zip(shapes, groups, strict=True):
+        if shape is _BLANK_SHAPE:
+            continue
+        if shape.outcome != _OK:
+            status[members] = shape.outcome
+        elif shape.digits is not None:
+            rows = rows_of(members, int(shape.digits[-1]) + 1)
+            powers = _POWERS_OF_TEN[len(shape.digits) - 1 :: -1]
+            integers = np.zeros(len(members))
+            for column, power in zip(shape.digits.tolist(), powers, strict=True):
+                integers += (rows[:, column] - ord("0")) * power
+            amounts[members] = integers / _POWERS_OF_TEN[shape.decimals]
+        elif shape.table is not None:
+            table = shape.table
+            amounts[members] = [
+                float(text_at(i).translate(table)) for i in members.tolist()
+            ]
+        else:  # exponent forms and dashes
+            amounts[members] = [_parse_one(text_at(i)).value for i in members.tolist()]
+    return amounts, status
+
+
+def _parse_text_shapes(
+    texts: list[str], decimal: str
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Parse a text column by shape. Returns None when a value has a line break."""
+    joined = "\n".join(texts)
+    if joined.count("\n") != len(texts) - 1:
+        return None
+    codes, distinct = pd.factorize(
+        np.asarray(joined.translate(_SHAPE).split("\n"), dtype=object)
+    )
+    groups = _group_positions(codes, len(distinct))
+    shapes = _settle_shapes([texts[int(group[0])] for group in groups], decimal)
+
+    # UTF-32 has one code unit per character, so offsets count characters.
+    chars = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    starts = np.zeros(len(texts), dtype=np.int64)
+    starts[1:] = np.flatnonzero(chars == ord("\n")) + 1
+
+    def rows_of(positions: np.ndarray, width: int) -> np.ndarray:
+        return chars[starts[positions, np.newaxis] + np.arange(width)]
+
+    return _convert_shapes(shapes, groups, rows_of, texts.__getitem__)
+
+
+def parse_amount_bytes(cells: np.ndarray, decimal: str = ".") -> np.ndarray | None:
+    """Parse byte cells (numpy ``S`` dtype) of ASCII digits, "." and "," to float64.
+
+    This is ``parse_amounts`` for amounts as spreadsheets save them
+    (``1.234.567,89``, ``1234,5``), without making a Python string per cell,
+    and it gives the same floats. Blank cells give NaN. Returns None when a
+    cell contains any other byte, fills the whole width (so it may have been
+    cut) or is not a valid amount. The caller then parses the cells as text,
+    which lists each bad one. ``decimal`` is as in ``parse_amounts``.
+    """
+    count = len(cells)
+    if count == 0:
+        return np.zeros(0)
+    cells = np.ascontiguousarray(cells)
+    padded = _padded_width(cells)
+    if padded is None:
+        return None
+
+    # Each cell's shape is one uint64 made of the 2-bit class of each byte.
+    # Word i of a row contains the classes of 8 bytes, shifted by 2 * i bits.
+    grid = cells.astype(f"S{padded}").view(np.uint8).reshape(count, padded)
+    classes = _BYTE_CLASSES.take(grid)
+    if classes.max(initial=_PAD_BYTE) == _OTHER_BYTE:
+        return None
+    words = classes.view(np.uint64)
+    keys = words[:, 0].copy()
+    for index in range(1, padded // 8):
+        keys |= words[:, index] << np.uint64(2 * index)
+    codes, distinct = pd.factorize(keys)
+
+    groups = _group_positions(codes, len(distinct))
+    exemplars = [cells[int(group[0])].decode("ascii") for group in groups]
+    shapes = _settle_shapes(exemplars, decimal)
+    if any(shape.outcome != _OK for shape in shapes):
+        return None
+    amounts, _ = _convert_shapes(
+        shapes,
+        groups,
+        lambda positions, width: grid[positions, :width],
+        lambda i: cells[i].decode("ascii"),
+    )
+    return amounts
+
+
+def _padded_width(cells: np.ndarray) -> int | None:
+    """Return the multiple of 8 bytes that fits every cell, up to 32 bytes.
+
+    Returns None when a cell fills the whole width, as it may have been cut.
+    numpy pads ``S`` cells with NUL bytes, so a cell is longer than ``n``
+    bytes exactly when its byte ``n`` is not NUL.
+    """
+    width = cells.dtype.itemsize
+    grid = cells.view(np.uint8).reshape(len(cells), width)
+    if grid[:, -1].any():
+        return None
+    for padded in range(8, MAX_AMOUNT_BYTES + 1, 8):
+        if padded >= width or not grid[:, padded].any():
+            return padded
+    return None
 
 
 def parse_currency(value: object) -> str | None:

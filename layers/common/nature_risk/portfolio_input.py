@@ -153,6 +153,7 @@ def parse_holdings(
         limits,
         records_field="holdings",
         numeric=[AMOUNT_ALIASES],
+        amount_columns=[AMOUNT_ALIASES],
         fields=[CODE_ALIASES, NAME_ALIASES, CURRENCY_ALIASES],
     )
     if len(table.frame) == 0:

@@ -40,6 +40,7 @@ from email.utils import collapse_rfc2231_value
 import numpy as np
 import pandas as pd
 
+from nature_risk.amounts import MAX_AMOUNT_BYTES, parse_amount_bytes
 from nature_risk.config import InputLimits
 from nature_risk.errors import (
     InputError,
@@ -98,6 +99,11 @@ _PLAIN_NUMBER = {
     ".": re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*", re.ASCII),
     ",": re.compile(r"\s*[-+]?(?:\d+,?\d*|,\d+)(?:[eE][-+]?\d+)?\s*", re.ASCII),
 }
+# Amounts as spreadsheets save them (1.234.567,89), read as bytes first.
+_DIGITS_AND_SEPARATORS = re.compile(r"[0-9.,]+")
+# Byte cells this wide fit every amount of up to MAX_AMOUNT_BYTES bytes. A
+# cell that fills the width may have been cut, so the file is read again.
+_AMOUNT_CELL_DTYPE = f"S{MAX_AMOUNT_BYTES + 1}"
 
 
 @dataclass(slots=True)
@@ -106,7 +112,8 @@ class Table:
 
     ``frame`` has one column per entry of ``columns``, all of dtype str except
     the columns ``read_table`` was asked to read as numbers when every cell of
-    them was a plain number (float64, NaN for blank cells). Blank rows are
+    them was a plain number, or for amount columns a valid amount written with
+    digits, "." and "," (float64, NaN for blank cells). Blank rows are
     dropped, so ``frame`` row ``i`` is input row ``rows[i]``.
     """
 
@@ -175,6 +182,7 @@ def read_table(
     *,
     records_field: str | None = None,
     numeric: Sequence[Sequence[str]] = (),
+    amount_columns: Sequence[Sequence[str]] = (),
     fields: Sequence[Sequence[str]] = (),
 ) -> Table:
     """Read a request body into a ``Table``.
@@ -182,9 +190,13 @@ def read_table(
     ``records_field`` names the list of records in a JSON object body; without
     it the body's only list-valued field is taken. ``numeric`` lists alias
     groups of columns to read as float64 when every cell is a plain number,
-    which saves a second pass over large files. ``fields`` lists the alias
-    groups the caller reads: problems name only these JSON keys, and other
-    keys by their position. Raises ``PayloadTooLarge``
+    which saves a second pass over large files. ``amount_columns`` lists the
+    groups among ``numeric`` that contain money amounts. A CSV amount column
+    written with digits and separators alone (``1.234.567,89``) is read as
+    float64 too when ``parse_amount_bytes`` accepts every cell, which gives
+    the floats that ``parse_amounts`` gives for the text. ``fields`` lists
+    the alias groups the caller reads: problems name only these JSON keys,
+    and other keys by their position. Raises ``PayloadTooLarge``
     (body, rows or columns over ``limits``), ``UnsupportedMediaType`` and
     ``InputError``.
     """
@@ -208,12 +220,12 @@ def read_table(
                 "The uploaded file must be CSV (text/csv): send JSON as the request"
                 " body with Content-Type application/json."
             )
-        table = _read_csv(data, limits, numeric, _charset(file_type))
+        table = _read_csv(data, limits, numeric, amount_columns, _charset(file_type))
         table.form_fields = form_fields
         table.source = "multipart"
         return table
     if media_type in CSV_MEDIA_TYPES:
-        return _read_csv(body, limits, numeric, _charset(content_type))
+        return _read_csv(body, limits, numeric, amount_columns, _charset(content_type))
     raise UnsupportedMediaType(f"Content-Type must be {ACCEPTED_MEDIA_TYPES_TEXT}.")
 
 
@@ -430,11 +442,28 @@ def _plain_numbers(sample: list[list[str]], position: int, decimal: str) -> bool
     return all(plain.fullmatch(cell) for cell in cells if cell.strip())
 
 
+def _separated_digits(sample: list[list[str]], position: int) -> bool:
+    """Tell whether a column's sample cells are digits with "." and "," alone."""
+    cells = [record[position] for record in sample if len(record) > position]
+    cells = [cell for cell in cells if cell]
+    return bool(cells) and all(_DIGITS_AND_SEPARATORS.fullmatch(c) for c in cells)
+
+
 def _read_csv_fast(
-    utf8: bytes, delimiter: str, skip: int, decimal: str, float_positions: list[int]
+    utf8: bytes,
+    delimiter: str,
+    skip: int,
+    decimal: str,
+    float_positions: list[int],
+    byte_positions: Sequence[int] = (),
 ) -> pd.DataFrame:
-    """Read the CSV in one pandas C-engine pass; raise ParserError on ragged rows."""
+    """Read the CSV in one pandas C-engine pass; raise ParserError on ragged rows.
+
+    Columns at ``byte_positions`` are read as fixed-width bytes (numpy ``S``),
+    which costs no Python string per cell.
+    """
     dtype = defaultdict(lambda: str, dict.fromkeys(float_positions, "float64"))
+    dtype.update(dict.fromkeys(byte_positions, _AMOUNT_CELL_DTYPE))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
         frame = pd.read_csv(
@@ -530,6 +559,7 @@ def _read_csv(
     data: bytes,
     limits: InputLimits,
     numeric: Sequence[Sequence[str]],
+    amount_columns: Sequence[Sequence[str]] = (),
     codec: str | None = None,
 ) -> Table:
     if data.startswith(_WORKBOOK_MAGIC):
@@ -555,13 +585,22 @@ def _read_csv(
         for position in _numeric_positions(names, numeric)
         if _plain_numbers(sample, position, decimal)
     ]
+    byte_positions = [
+        position
+        for position in _numeric_positions(names, amount_columns)
+        if position not in float_positions and _separated_digits(sample, position)
+    ]
     try:
         try:
-            frame = _read_csv_fast(utf8, delimiter, skip, decimal, float_positions)
+            frame = _read_csv_fast(
+                utf8, delimiter, skip, decimal, float_positions, byte_positions
+            )
+            float_positions += _parse_amount_cells(frame, byte_positions, decimal)
         except pd.errors.ParserError:
             raise
         except (ValueError, OverflowError):
-            # A cell of a numeric column is not a plain number: keep it as text.
+            # A cell of a numeric column is not a plain number, or an amount
+            # cell is too long for its bytes column, so all are read as text.
             float_positions = []
             frame = _read_csv_fast(utf8, delimiter, skip, decimal, [])
     except pd.errors.EmptyDataError:
@@ -576,6 +615,30 @@ def _read_csv(
         frame = _read_csv_ragged(text, delimiter, skip, len(names), limits)
 
     return _finish_table(frame, header, skip, float_positions, decimal, limits)
+
+
+def _parse_amount_cells(
+    frame: pd.DataFrame, positions: Sequence[int], decimal: str
+) -> list[int]:
+    """Replace the byte columns at ``positions`` by amounts, or else by text.
+
+    Returns the positions that became float64. Raises ValueError when a cell
+    fills its bytes column, because it may have been cut.
+    """
+    parsed = []
+    for position in positions:
+        cells = frame.iloc[:, position].to_numpy()
+        amounts = parse_amount_bytes(cells, decimal)
+        if amounts is not None:
+            frame.isetitem(position, amounts)
+            parsed.append(position)
+            continue
+        if int(np.strings.str_len(cells).max(initial=0)) >= cells.dtype.itemsize:
+            raise ValueError("an amount cell is longer than its bytes column")
+        # The caller's file is UTF-8, so each whole cell decodes.
+        text = [cell.decode("utf-8") for cell in cells.tolist()]
+        frame.isetitem(position, pd.Series(text, dtype=str))
+    return parsed
 
 
 def _finish_table(

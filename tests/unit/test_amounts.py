@@ -1,0 +1,362 @@
+"""Amount parsing by shape: byte cells, long text columns and CSV amount columns.
+
+The per-value path (``parse_amounts`` on a short column) defines the rules.
+These tests check that the vectorised paths for long columns give exactly its
+amounts and problems, also when a column changes format after its first rows.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+
+import nature_risk.amounts as amounts_module
+import nature_risk.tabular as tabular_module
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from nature_risk.amounts import (
+    MAX_AMOUNT_BYTES,
+    REASON_INVALID,
+    REASON_TOO_LARGE,
+    parse_amount_bytes,
+    parse_amounts,
+)
+from nature_risk.config import InputLimits
+from nature_risk.errors import InputError
+from nature_risk.portfolio_input import AMOUNT_ALIASES, parse_holdings
+from nature_risk.tabular import Table, read_table
+
+LIMITS = InputLimits()
+ROWS = 1_200
+
+
+@contextmanager
+def per_value_path():
+    """Turn off the byte and shape paths, leaving one read per value."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(amounts_module, "_UNIFORM_MIN_VALUES", 10**9)
+        patch.setattr(tabular_module, "_DIGITS_AND_SEPARATORS", re.compile(r"(?!)"))
+        yield
+
+
+def per_value(values: list[str], decimal: str) -> tuple[np.ndarray, list]:
+    with per_value_path():
+        return parse_amounts(
+            values, np.arange(2, len(values) + 2), "amount", decimal=decimal
+        )
+
+
+def byte_cells(values: list[str]) -> np.ndarray:
+    return np.array([value.encode() for value in values], dtype="S33")
+
+
+def german(value: float) -> str:
+    return f"{value:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+
+
+def csv_body(values: list[str], delimiter: str = ";") -> bytes:
+    lines = [f"name{delimiter}code{delimiter}amount"]
+    lines += [
+        f'Company {i}{delimiter}0111{delimiter}"{value}"'
+        for i, value in enumerate(values)
+    ]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def read_amount_table(values: list[str]) -> Table:
+    return read_table(
+        csv_body(values),
+        "text/csv",
+        LIMITS,
+        numeric=[AMOUNT_ALIASES],
+        amount_columns=[AMOUNT_ALIASES],
+    )
+
+
+def holdings_outcome(body: bytes) -> tuple[list[float] | None, list[tuple]]:
+    """Return the amounts, or the problems (row, field, reason) of an upload."""
+    try:
+        holdings = parse_holdings(body, "text/csv", LIMITS)
+    except InputError as error:
+        return None, [(p.row, p.field, p.reason) for p in error.problems]
+    return holdings.amounts.tolist(), []
+
+
+# Values a spreadsheet or a person writes in an amount column, good and bad.
+ODD_AMOUNTS = [
+    "",
+    "0",
+    "1.234",
+    "1,234",
+    "12,5",
+    "12.5",
+    ",5",
+    ".5",
+    "5,",
+    "5.",
+    ",",
+    ".",
+    "1.23,4",
+    "1.2.3",
+    "1.234.5",
+    "1234.567",
+    "0001.234,5",
+    "0.234,5",
+    ".234,5",
+    "1,234.56",
+    "1.234,56",
+    "1.234.567",
+    "1,234,567",
+    "1,,234",
+    "123456789012345",
+    "1234567890123456",
+    "12.345.678.901.234,567",
+    "9" * 19,
+    "-5",
+    "(5)",
+    "5-",
+    "+7",
+    " 5",
+    "1 234,5",
+    "12 34",
+    "€ 7",
+    "5 €€",
+    "€5€",
+    "EUR 1.234,56",
+    "1e6",
+    "nan",
+    "-",
+]
+DIGITS_AND_SEPARATORS = st.text(alphabet="0123456789.,", max_size=14)
+AMOUNT = st.one_of(
+    st.floats(min_value=0, max_value=1e12, allow_nan=False).map(german),
+    st.floats(min_value=0, max_value=1e12, allow_nan=False).map(lambda v: f"{v:,.2f}"),
+    st.integers(min_value=0, max_value=10**16).map(str),
+    st.sampled_from(ODD_AMOUNTS),
+    DIGITS_AND_SEPARATORS,
+)
+
+
+# parse_amount_bytes --------------------------------------------------------
+
+
+def test_amount_bytes_german_column():
+    cells = byte_cells(["1.234.567,89", "987,5", "", "12", "0,05"])
+
+    amounts = parse_amount_bytes(cells, ",")
+
+    assert amounts[:2].tolist() == [1234567.89, 987.5]
+    assert np.isnan(amounts[2])
+    assert amounts[3:].tolist() == [12.0, 0.05]
+
+
+def test_amount_bytes_ambiguous_follows_column():
+    assert parse_amount_bytes(byte_cells(["1.234", "1.234,5"]), ",").tolist() == [
+        1234.0,
+        1234.5,
+    ]
+    assert parse_amount_bytes(byte_cells(["1,234", "12,5"]), ".").tolist() == [
+        1.234,
+        12.5,
+    ]
+
+
+def test_amount_bytes_ambiguous_follows_decimal_hint():
+    assert parse_amount_bytes(byte_cells(["1.234"]), ",").tolist() == [1234.0]
+    assert parse_amount_bytes(byte_cells(["1.234"]), ".").tolist() == [1.234]
+
+
+@pytest.mark.parametrize(
+    "odd", ["1.23,4", "1234.567", "0001.234,5", "1,,234", ",", "12 34", "-5", "5€"]
+)
+def test_amount_bytes_none_for_bad_or_other_cells(odd):
+    cells = byte_cells(["1.234,56"] * 300 + [odd])
+
+    assert parse_amount_bytes(cells, ",") is None
+
+
+def test_amount_bytes_none_when_cell_fills_width():
+    cells = np.array([b"1.234,56", b"12345678"], dtype="S8")
+
+    assert parse_amount_bytes(cells, ",") is None
+
+
+def test_amount_bytes_empty_column():
+    assert parse_amount_bytes(np.array([], dtype="S33"), ",").tolist() == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "123.456.789.012,345",
+        "1.234.567.890.123,4567",
+        "98.765.432.109.876.543",
+        "0,1234567890123456789",
+        "9" * MAX_AMOUNT_BYTES,
+    ],
+)
+def test_amount_bytes_long_values_exact(text):
+    canonical = text.replace(".", "").replace(",", ".")
+
+    amounts = parse_amount_bytes(byte_cells([text, "1,5"]), ",")
+
+    assert amounts[0] == float(canonical)
+
+
+@settings(max_examples=400, deadline=None)
+@given(values=st.lists(AMOUNT, min_size=1, max_size=40), decimal=st.sampled_from(".,"))
+def test_amount_bytes_matches_per_value(values, decimal):
+    expected, problems = per_value(values, decimal)
+    pure = all(re.fullmatch(r"[0-9.,]*", value) for value in values)
+
+    amounts = parse_amount_bytes(byte_cells(values), decimal)
+
+    if problems or not pure:
+        assert amounts is None or {p.reason for p in problems} == {REASON_TOO_LARGE}
+    else:
+        assert amounts is not None
+        np.testing.assert_array_equal(amounts, expected)
+
+
+# Long text columns -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("common", "odd"),
+    [
+        ("1.234,56", "0001.234,5"),
+        ("1.234,56 €", "5 €€"),
+        ("1.234,56 €", "€5€"),
+        ("1.234,56", "1.23,4"),
+        ("1.234,56", "1.234"),
+        ("1,234.56", "1.234"),
+        ("EUR 1.234,56", "EUR 12.5"),
+    ],
+)
+def test_long_text_column_odd_value_after_sample(common, odd):
+    values = [common] * ROWS
+    values[900] = odd
+    rows = np.arange(2, ROWS + 2)
+
+    amounts, problems = parse_amounts(values, rows, "amount", decimal=",")
+    expected, expected_problems = per_value(values, ",")
+
+    np.testing.assert_array_equal(amounts, expected)
+    assert problems == expected_problems
+
+
+def test_long_text_column_reports_each_bad_row():
+    values = ["1.234,56"] * ROWS
+    values[250], values[1100] = "1.23,4", "12 34"
+
+    _, problems = parse_amounts(values, np.arange(2, ROWS + 2), "amount")
+
+    assert [(p.row, p.reason) for p in problems] == [
+        (252, REASON_INVALID),
+        (1102, REASON_INVALID),
+    ]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    common=AMOUNT,
+    odd=st.lists(st.tuples(st.integers(0, ROWS - 1), AMOUNT), max_size=6),
+    decimal=st.sampled_from(".,"),
+)
+def test_long_text_column_matches_per_value(common, odd, decimal):
+    values = [common] * ROWS
+    for position, value in odd:
+        values[position] = value
+    rows = np.arange(2, ROWS + 2)
+
+    amounts, problems = parse_amounts(values, rows, "amount", decimal=decimal)
+    expected, expected_problems = per_value(values, decimal)
+
+    np.testing.assert_array_equal(amounts, expected)
+    assert problems == expected_problems
+
+
+# CSV amount columns -----------------------------------------------------------
+
+
+def test_csv_german_amounts_read_as_float():
+    values = [german(i * 1234.5) for i in range(ROWS)]
+
+    table = read_amount_table(values)
+
+    assert table.frame["amount"].dtype == np.float64
+    assert table.frame["amount"].tolist() == [i * 1234.5 for i in range(ROWS)]
+
+
+def test_csv_bad_amount_keeps_column_as_text():
+    values = ["1.234,56"] * ROWS
+    values[700] = "1.23,4"
+
+    table = read_amount_table(values)
+
+    assert table.frame["amount"].dtype == table.frame["name"].dtype
+    assert table.frame["amount"].tolist() == values
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        "1.23,4",
+        "1.234",
+        "12.5",
+        "-5",
+        "€ 5",
+        "5 EUR",
+        "",
+        "0001.234,5",
+        "1" * 40,
+        "1,5" + " " * 40 + "x",
+        "9" * 19,
+        "1.234.567.890.123.456.789,5",
+    ],
+)
+def test_csv_amount_after_sample_matches_per_value(odd):
+    values = [german(i * 1234.5) for i in range(ROWS)]
+    values[600] = odd
+    body = csv_body(values)
+
+    outcome = holdings_outcome(body)
+    with per_value_path():
+        expected = holdings_outcome(body)
+
+    assert outcome == expected
+
+
+def test_csv_bad_amounts_name_rows():
+    values = ["1.234,56"] * ROWS
+    values[300], values[900] = "1.23,4", "-5"
+
+    _, problems = holdings_outcome(csv_body(values))
+
+    assert [(row, field) for row, field, _ in problems] == [
+        (302, "amount"),
+        (902, "amount"),
+    ]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    first=st.floats(min_value=0, max_value=1e9, allow_nan=False),
+    odd=st.lists(st.tuples(st.integers(200, ROWS - 1), AMOUNT), max_size=4),
+    delimiter=st.sampled_from([";", ","]),
+)
+def test_csv_amount_column_matches_per_value(first, odd, delimiter):
+    # German amounts for semicolon files, English ones for comma files.
+    write = german if delimiter == ";" else (lambda value: f"{value:,.2f}")
+    values = [write(first + i * 0.37) for i in range(ROWS)]
+    for position, value in odd:
+        values[position] = value
+    body = csv_body(values, delimiter)
+
+    outcome = holdings_outcome(body)
+    with per_value_path():
+        expected = holdings_outcome(body)
+
+    assert outcome == expected
