@@ -19,9 +19,12 @@ from hypothesis import strategies as st
 from nature_risk.amounts import (
     MAX_AMOUNT_BYTES,
     REASON_INVALID,
+    REASON_MIXED_CURRENCY,
     REASON_TOO_LARGE,
+    check_amount_currencies,
     parse_amount_bytes,
     parse_amounts,
+    reject_currencies,
 )
 from nature_risk.config import InputLimits
 from nature_risk.errors import InputError
@@ -36,7 +39,7 @@ ROWS = 1_200
 def per_value_path():
     """Turn off the byte and shape paths, leaving one read per value."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(amounts_module, "_UNIFORM_MIN_VALUES", 10**9)
+        patch.setattr(amounts_module, "_SHAPE_PATH_MIN_VALUES", 10**9)
         patch.setattr(tabular_module, "_DIGITS_AND_SEPARATORS", re.compile(r"(?!)"))
         yield
 
@@ -360,3 +363,76 @@ def test_csv_amount_column_matches_per_value(first, odd, delimiter):
         expected = holdings_outcome(body)
 
     assert outcome == expected
+
+
+# Currencies in long columns -------------------------------------------------
+
+
+def test_currency_check_plain_digits_column():
+    values = [german(i * 1.5) for i in range(ROWS)] + ["1e6", ""]
+
+    currency, problems = check_amount_currencies(
+        values, np.arange(len(values)), "amount", None
+    )
+
+    assert currency is None
+    assert problems == []
+
+
+def test_currency_check_finds_late_code():
+    values = ["1.234,56"] * ROWS
+    values[1000], values[1100] = "5 USD", "7 EUR"
+
+    currency, problems = check_amount_currencies(
+        values, np.arange(2, ROWS + 2), "amount", None
+    )
+
+    assert currency == "USD"
+    assert [(p.row, p.reason) for p in problems] == [(1102, REASON_MIXED_CURRENCY)]
+
+
+@pytest.mark.parametrize("odd", ["US$5", "5 eur", "$5", "5 €", "5 abc", "5e"])
+def test_quantity_currency_check_late_cell(odd):
+    values = ["1234,5"] * ROWS
+    values[900] = odd
+
+    problems = reject_currencies(values, np.arange(2, ROWS + 2), "area_hectares")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(amounts_module, "_ASCII_NON_HINTS", b"")
+        expected = reject_currencies(values, np.arange(2, ROWS + 2), "area_hectares")
+
+    assert problems == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.text(alphabet=st.characters(max_codepoint=127)), max_size=20))
+def test_currency_check_ascii_test_matches_full_scan(values):
+    rows = np.arange(2, len(values) + 2)
+
+    outcome = check_amount_currencies(values, rows, "amount", None)
+    with pytest.MonkeyPatch.context() as patch:
+        # With nothing to delete, no column passes the quick test.
+        patch.setattr(amounts_module, "_ASCII_NON_HINTS", b"")
+        expected = check_amount_currencies(values, rows, "amount", None)
+
+    assert outcome == expected
+
+
+def test_currency_check_euro_column_late_dollar():
+    values = ["1.234,56 €"] * ROWS
+    values[1150] = "$5"
+
+    currency, problems = check_amount_currencies(
+        values, np.arange(2, ROWS + 2), "amount", None
+    )
+
+    assert currency == "EUR"
+    assert [(p.row, p.reason) for p in problems] == [(1152, REASON_MIXED_CURRENCY)]
+
+
+def test_shapes_map_only_ascii_digits():
+    # U+0663 is an Arabic-Indic digit, which amounts never accept as a digit.
+    text = "1.234,56 €\n\u06635\x0012 EUR"
+
+    assert amounts_module._digits_as_nines(text) == "9.999,99 €\n\u06639\x0099 EUR"
+    assert amounts_module._digits_as_nines("12.5") == "99.9"

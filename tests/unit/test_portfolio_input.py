@@ -704,7 +704,7 @@ def test_uniform_column_path_matches_per_value(
     rows = np.arange(2, 1202)
 
     fast_amounts, fast_problems = parse_amounts(values, rows, "amount", decimal=decimal)
-    monkeypatch_module.setattr(amounts_module, "_UNIFORM_MIN_VALUES", 10**9)
+    monkeypatch_module.setattr(amounts_module, "_SHAPE_PATH_MIN_VALUES", 10**9)
     slow_amounts, slow_problems = parse_amounts(values, rows, "amount", decimal=decimal)
     monkeypatch_module.undo()
 

@@ -97,22 +97,18 @@ _FLOAT_LITERAL = re.compile(
 
 _SHAPE = str.maketrans("0123456789", "9999999999")
 
-# The shape path: below this many values the per-value path is fast enough.
-_UNIFORM_MIN_VALUES = 1_000
+# Text columns of at least this many values are parsed by shape. Below it the
+# per-value path is fast enough.
+_SHAPE_PATH_MIN_VALUES = 1_000
 # Values with at most this many digits are converted as integer / 10**decimals.
 # The result equals float() of the text, because such integers are below 2**53,
 # 10**0 to 10**15 are exact float64 values, and IEEE division rounds correctly.
 _EXACT_DIGITS = 15
 _POWERS_OF_TEN = np.array([float(10**power) for power in range(_EXACT_DIGITS + 1)])
 
-# Byte classes of cells written with ASCII digits, "." and "," alone. Two bits
-# hold a class, so the classes of a cell of up to 32 bytes fit in one uint64.
-_PAD_BYTE, _DIGIT_BYTE, _DOT_BYTE, _COMMA_BYTE, _OTHER_BYTE = range(5)
-_BYTE_CLASSES = np.full(256, _OTHER_BYTE, dtype=np.uint8)
-_BYTE_CLASSES[0] = _PAD_BYTE
-_BYTE_CLASSES[ord("0") : ord("9") + 1] = _DIGIT_BYTE
-_BYTE_CLASSES[ord(".")] = _DOT_BYTE
-_BYTE_CLASSES[ord(",")] = _COMMA_BYTE
+# Byte classes of cells written with ASCII digits, "." and "," alone. A class
+# takes two bits, so the classes of a cell of up to 32 bytes fit in a uint64.
+_PAD_BYTE, _DIGIT_BYTE, _DOT_BYTE, _COMMA_BYTE = (np.uint8(code) for code in range(4))
 MAX_AMOUNT_BYTES = 32
 
 
@@ -158,7 +154,7 @@ def parse_amounts(
         amounts[finite] = parsed[finite]
         pending = np.flatnonzero(~finite)
 
-    elif len(texts) >= _UNIFORM_MIN_VALUES:
+    elif len(texts) >= _SHAPE_PATH_MIN_VALUES:
         shaped = _parse_text_shapes(texts, decimal)
         if shaped is not None:
             amounts, status = shaped
@@ -398,7 +394,7 @@ class _Shape(NamedTuple):
 
     outcome: int
     # Table turning a value of this shape into a plain number for float(), or
-    # None for exponent forms (1e6), which float() reads as written.
+    # None for exponent forms (1e6) and dashes, which _parse_one reads.
     table: dict[int, str | None] | None = None
     # Offsets of the digits in the value (characters, which are bytes for
     # byte cells), or None when the values need float() one by one.
@@ -407,23 +403,24 @@ class _Shape(NamedTuple):
     decimals: int = 0
 
 
-_BLANK_SHAPE = _Shape(_OK)
-
-
-def _settle_shapes(exemplars: Sequence[str], decimal: str) -> list[_Shape]:
+def _settle_shapes(
+    exemplars: Sequence[str], decimal: str
+) -> list[_Shape | None] | None:
     """Read one value of each shape and settle ambiguous ones by the column.
 
     As in ``_parse_written``, a value like ``1,234`` follows the decimal
-    separator the column's other shapes show, else ``decimal``.
+    separator the column's other shapes show, else ``decimal``. Blank shapes
+    give None. Returns None when an accepted value does not convert the way
+    ``_parse_written`` converts it, which leaves the column to that path.
     """
     readings = [_parse_one(text) if text.strip() else None for text in exemplars]
     evidence = {reading.decimal_seen for reading in readings if reading} - {""}
     chosen = evidence.pop() if len(evidence) == 1 else decimal
 
-    shapes: list[_Shape] = []
+    shapes: list[_Shape | None] = []
     for text, reading in zip(exemplars, readings, strict=True):
         if reading is None:
-            shapes.append(_BLANK_SHAPE)
+            shapes.append(None)
             continue
         outcome, table = reading.outcome, reading.table
         if outcome == _AMBIGUOUS:
@@ -435,24 +432,34 @@ def _settle_shapes(exemplars: Sequence[str], decimal: str) -> list[_Shape]:
             outcome = _INVALID if np.isnan(value) else _OK
         if outcome != _OK:
             shapes.append(_Shape(outcome))
-        else:
-            shapes.append(_shape_conversion(text, table))
+            continue
+        shape = _shape_conversion(text, table)
+        if shape is None:
+            return None
+        shapes.append(shape)
     return shapes
 
 
-def _shape_conversion(text: str, table: dict[int, str | None] | None) -> _Shape:
-    """Find where the digits of an accepted shape sit, for converting in numpy."""
+def _shape_conversion(text: str, table: dict[int, str | None] | None) -> _Shape | None:
+    """Find where the digits of an accepted shape sit, for converting in numpy.
+
+    Returns None when ``table`` does not turn ``text`` into a number.
+    """
     if table is None:
         return _Shape(_OK)
     canonical = text.translate(table)
-    digits = np.array([i for i, char in enumerate(text) if "0" <= char <= "9"])
+    try:
+        float(canonical)
+    except ValueError:
+        return None
+    digits = [i for i, char in enumerate(text) if "0" <= char <= "9"]
     point = canonical.find(".")
     decimals = 0 if point < 0 else len(canonical) - point - 1
     # Spaces around the number stay in ``canonical``. float() skips them, but
     # the digit offsets would not give the whole number.
     if len(digits) > _EXACT_DIGITS or len(digits) + (point >= 0) != len(canonical):
         return _Shape(_OK, table)
-    return _Shape(_OK, table, digits, decimals)
+    return _Shape(_OK, table, np.array(digits, dtype=np.int64), decimals)
 
 
 def _group_positions(codes: np.ndarray, count: int) -> list[np.ndarray]:
@@ -464,7 +471,7 @@ def _group_positions(codes: np.ndarray, count: int) -> list[np.ndarray]:
 
 
 def _convert_shapes(
-    shapes: list[_Shape],
+    shapes: list[_Shape | None],
     groups: list[np.ndarray],
     rows_of: Callable[[np.ndarray, int], np.ndarray],
     text_at: Callable[[int], str],
@@ -472,16 +479,16 @@ def _convert_shapes(
     """Convert every value by its shape into amounts and outcomes.
 
     ``groups[k]`` lists the positions of the values of shape ``k``.
-    ``rows_of(positions, width)`` returns the first ``width`` character codes
-    of those values, one row each. ``text_at(i)`` returns value ``i`` for the
-    few shapes that numpy cannot convert exactly.
+    ``rows_of(positions, width)`` returns at least the first ``width``
+    character codes of those values, one row each. ``text_at(i)`` returns
+    value ``i`` for the few shapes that numpy cannot convert exactly.
     """
     count = int(sum(len(members) for members in groups))
     amounts = np.full(count, np.nan)
     status = np.zeros(count, dtype=np.int8)
     for shape, members in zip(shapes, groups, strict=True):
-        if shape is _BLANK_SHAPE:
-            continue
+        if shape is None:
+            continue  # blank values
         if shape.outcome != _OK:
             status[members] = shape.outcome
         elif shape.digits is not None:
@@ -501,26 +508,45 @@ def _convert_shapes(
     return amounts, status
 
 
+def _digits_as_nines(text: str) -> str:
+    """Replace every ASCII digit by 9, which turns values into their shapes."""
+    if text.isascii():
+        return text.translate(_SHAPE)
+    # str.translate is slow on text that is not ASCII (1.234,56 €), so numpy
+    # maps its UTF-32 code units.
+    chars = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    digits = (chars >= ord("0")) & (chars <= ord("9"))
+    return np.where(digits, np.uint32(ord("9")), chars).tobytes().decode("utf-32-le")
+
+
 def _parse_text_shapes(
     texts: list[str], decimal: str
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """Parse a text column by shape. Returns None when a value has a line break."""
+    """Parse a text column by shape into amounts and outcomes.
+
+    Returns None when a value has a line break, or a shape is left to
+    ``_parse_written``.
+    """
     joined = "\n".join(texts)
     if joined.count("\n") != len(texts) - 1:
         return None
-    codes, distinct = pd.factorize(
-        np.asarray(joined.translate(_SHAPE).split("\n"), dtype=object)
-    )
-    groups = _group_positions(codes, len(distinct))
-    shapes = _settle_shapes([texts[int(group[0])] for group in groups], decimal)
-
     # UTF-32 has one code unit per character, so offsets count characters.
     chars = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+
+    lines = np.asarray(_digits_as_nines(joined).split("\n"), dtype=object)
+    codes, distinct = pd.factorize(lines)
+    groups = _group_positions(codes, len(distinct))
+    shapes = _settle_shapes([texts[int(group[0])] for group in groups], decimal)
+    if shapes is None:
+        return None
+
     starts = np.zeros(len(texts), dtype=np.int64)
     starts[1:] = np.flatnonzero(chars == ord("\n")) + 1
 
     def rows_of(positions: np.ndarray, width: int) -> np.ndarray:
-        return chars[starts[positions, np.newaxis] + np.arange(width)]
+        # Row i of the window view is chars[i : i + width], without a copy.
+        windows = np.lib.stride_tricks.sliding_window_view(chars, width)
+        return windows[starts[positions]]
 
     return _convert_shapes(shapes, groups, rows_of, texts.__getitem__)
 
@@ -546,9 +572,14 @@ def parse_amount_bytes(cells: np.ndarray, decimal: str = ".") -> np.ndarray | No
     # Each cell's shape is one uint64 made of the 2-bit class of each byte.
     # Word i of a row contains the classes of 8 bytes, shifted by 2 * i bits.
     grid = cells.astype(f"S{padded}").view(np.uint8).reshape(count, padded)
-    classes = _BYTE_CLASSES.take(grid)
-    if classes.max(initial=_PAD_BYTE) == _OTHER_BYTE:
-        return None
+    digits = (grid - np.uint8(ord("0"))) < 10  # bytes below "0" wrap around
+    classes = (
+        digits * _DIGIT_BYTE
+        + (grid == ord(".")) * _DOT_BYTE
+        + (grid == ord(",")) * _COMMA_BYTE
+    )
+    if ((classes == _PAD_BYTE) & (grid != 0)).any():
+        return None  # another byte
     words = classes.view(np.uint64)
     keys = words[:, 0].copy()
     for index in range(1, padded // 8):
@@ -558,12 +589,13 @@ def parse_amount_bytes(cells: np.ndarray, decimal: str = ".") -> np.ndarray | No
     groups = _group_positions(codes, len(distinct))
     exemplars = [cells[int(group[0])].decode("ascii") for group in groups]
     shapes = _settle_shapes(exemplars, decimal)
-    if any(shape.outcome != _OK for shape in shapes):
+    if shapes is None or any(shape and shape.outcome != _OK for shape in shapes):
         return None
     amounts, _ = _convert_shapes(
         shapes,
         groups,
-        lambda positions, width: grid[positions, :width],
+        # ndarray.take copies whole rows much faster than fancy indexing.
+        lambda positions, width: grid.take(positions, axis=0),
         lambda i: cells[i].decode("ascii"),
     )
     return amounts
@@ -632,6 +664,11 @@ _CURRENCY_TOKEN = re.compile(
 # Characters that can start a currency token. The letter e alone is left out
 # because exponents (1e6) use it and a code has three letters.
 _CURRENCY_HINT = re.compile(rf"[A-DF-Za-df-z{_SYMBOLS}]")
+# The ASCII characters that cannot start a currency token, which
+# bytes.translate deletes to test an ASCII column in one pass.
+_ASCII_NON_HINTS = bytes(
+    code for code in range(128) if not _CURRENCY_HINT.match(chr(code))
+)
 REASON_OTHER_CURRENCY = "the amount's currency differs from the portfolio's currency"
 REASON_QUANTITY_CURRENCY = "a quantity cannot have a currency"
 REASON_MIXED_CURRENCY = (
@@ -664,8 +701,13 @@ def _cell_codes(
     # of the joined column is several times faster than one per cell.
     cells = series.astype(str).tolist()
     joined = "\x00".join(cells)
+    if joined.isascii():
+        # Most amount columns have no letter but e and no "$" at all.
+        hints = joined.encode("ascii").translate(None, _ASCII_NON_HINTS)
+        if not hints:
+            return None
     if joined.count("\x00") == len(cells) - 1:
-        shapes = joined.translate(_SHAPE).split("\x00")
+        shapes = _digits_as_nines(joined).split("\x00")
     else:  # a cell contains the separator
         shapes = [cell.translate(_SHAPE) for cell in cells]
     positions, distinct = pd.factorize(np.asarray(shapes, dtype=object))
