@@ -132,7 +132,7 @@ ODD_AMOUNTS = [
     "nan",
     "-",
 ]
-DIGITS_AND_SEPARATORS = st.text(alphabet="0123456789.,", max_size=14)
+DIGITS_AND_SEPARATORS = st.text(alphabet="0123456789.,", max_size=32)
 AMOUNT = st.one_of(
     st.floats(min_value=0, max_value=1e12, allow_nan=False).map(german),
     st.floats(min_value=0, max_value=1e12, allow_nan=False).map(lambda v: f"{v:,.2f}"),
@@ -436,3 +436,19 @@ def test_shapes_map_only_ascii_digits():
 
     assert amounts_module._digits_as_nines(text) == "9.999,99 €\n\u06639\x0099 EUR"
     assert amounts_module._digits_as_nines("12.5") == "99.9"
+
+
+def test_multipart_german_amounts_match_csv():
+    values = [german(i * 7.25) for i in range(ROWS)]
+    values[450] = "1.23,4"
+    body = (
+        b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="p.csv"\r\n'
+        b"Content-Type: text/csv\r\n\r\n" + csv_body(values) + b"\r\n--XyZ--\r\n"
+    )
+
+    with pytest.raises(InputError) as raised:
+        parse_holdings(body, "multipart/form-data; boundary=XyZ", LIMITS)
+    problems = [(p.row, p.field, p.reason) for p in raised.value.problems]
+
+    assert problems == holdings_outcome(csv_body(values))[1]
+    assert problems == [(452, "amount", REASON_INVALID)]

@@ -171,7 +171,8 @@ def parse_holdings(
 
     code_positions, distinct_codes = _clean_codes(table.frame[code_column])
     codes = np.asarray(distinct_codes, dtype=object)[code_positions]
-    missing = codes == ""
+    # Comparing the few distinct codes is much cheaper than comparing every row.
+    missing = (np.asarray(distinct_codes, dtype=object) == "")[code_positions]
     if missing.any() and table.source != "json":
         # Rows of spaces look blank in a spreadsheet, so they are dropped too.
         blank = whitespace_rows(table, missing)
