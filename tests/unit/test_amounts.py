@@ -452,3 +452,16 @@ def test_multipart_german_amounts_match_csv():
 
     assert problems == holdings_outcome(csv_body(values))[1]
     assert problems == [(452, "amount", REASON_INVALID)]
+
+
+def test_long_text_column_unpaired_surrogate():
+    values = ["1,5 \ud800"] * ROWS
+
+    amounts, problems = parse_amounts(values, np.arange(2, ROWS + 2), "amount")
+    _, currency_problems = check_amount_currencies(
+        values, np.arange(2, ROWS + 2), "amount", None
+    )
+
+    assert np.isnan(amounts).all()
+    assert {p.reason for p in problems} == {REASON_INVALID}
+    assert currency_problems == []

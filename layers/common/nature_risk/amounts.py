@@ -397,7 +397,7 @@ class _Shape(NamedTuple):
     # None for exponent forms (1e6) and dashes, which _parse_one reads.
     table: dict[int, str | None] | None = None
     # Offsets of the digits in the value (characters, which are bytes for
-    # byte cells), or None when the values need float() one by one.
+    # byte cells), or None when the values are read one by one.
     digits: np.ndarray | None = None
     # How many digits follow the decimal separator.
     decimals: int = 0
@@ -514,9 +514,16 @@ def _digits_as_nines(text: str) -> str:
         return text.translate(_SHAPE)
     # str.translate is slow on text that is not ASCII (1.234,56 €), so numpy
     # maps its UTF-32 code units.
-    chars = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    chars = _code_units(text)
     digits = (chars >= ord("0")) & (chars <= ord("9"))
-    return np.where(digits, np.uint32(ord("9")), chars).tobytes().decode("utf-32-le")
+    shaped = np.where(digits, np.uint32(ord("9")), chars).tobytes()
+    return shaped.decode("utf-32-le", "surrogatepass")
+
+
+def _code_units(text: str) -> np.ndarray:
+    """Return the UTF-32 code units of ``text``, one per character."""
+    # surrogatepass keeps an unpaired surrogate as one code unit too.
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
 def _parse_text_shapes(
@@ -530,8 +537,7 @@ def _parse_text_shapes(
     joined = "\n".join(texts)
     if joined.count("\n") != len(texts) - 1:
         return None
-    # UTF-32 has one code unit per character, so offsets count characters.
-    chars = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    chars = _code_units(joined)  # so offsets count characters
 
     lines = np.asarray(_digits_as_nines(joined).split("\n"), dtype=object)
     codes, distinct = pd.factorize(lines)
