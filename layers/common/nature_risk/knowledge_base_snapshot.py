@@ -179,7 +179,9 @@ def read_snapshot(
             "the snapshot's knowledge base cannot be read", "payload"
         ) from None
     if not isinstance(kb, KnowledgeBase):
-        raise SnapshotMismatch("the snapshot does not contain a knowledge base", "payload")
+        raise SnapshotMismatch(
+            "the snapshot does not contain a knowledge base", "payload"
+        )
     return kb
 
 
