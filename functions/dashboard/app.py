@@ -6,8 +6,6 @@ routers, and this module only joins them into one resolver. Add a module's
 routes with ``app.include_router(router)`` below.
 """
 
-from __future__ import annotations
-
 import functools
 from typing import Any, Literal
 

@@ -9,8 +9,6 @@ invalid pack makes every mining and agriculture request return 503 and log the
 pack folder and the field or row at fault (``require_biodiversity``).
 """
 
-from __future__ import annotations
-
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from dashboard_openapi import ApiModel, UploadBody, document_upload, responses
 from dashboard_templates import register_template

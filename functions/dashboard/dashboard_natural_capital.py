@@ -6,8 +6,6 @@ every ecosystem service and pressure. The request and response models below
 document the API; the layer's parser and dashboard code do the work.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from typing import Annotated, Literal
 

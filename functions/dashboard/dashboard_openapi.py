@@ -6,8 +6,6 @@ registers an ``UploadBody`` here, and ``openapi_document`` adds it to the
 operation as ``requestBody`` after Powertools has generated the rest.
 """
 
-from __future__ import annotations
-
 import json
 from dataclasses import dataclass
 from http import HTTPStatus

@@ -1,7 +1,5 @@
 """Reference data routes: ecosystem services, pressures, activities, release."""
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
