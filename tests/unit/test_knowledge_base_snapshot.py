@@ -152,6 +152,42 @@ def test_snapshot_rejects_broken_header(tmp_path, release_copy, content, reason)
         read_snapshot(path, release_copy)
 
 
+@pytest.mark.parametrize("target", ["folder", "device", "too large"])
+def test_snapshot_rejects_other_file_kinds(tmp_path, release_copy, target):
+    if target == "folder":
+        path = tmp_path
+    elif target == "device":
+        path = Path("/dev/zero")
+    else:
+        path = tmp_path / "large.snapshot"
+        with path.open("wb") as large:
+            large.truncate(knowledge_base_snapshot.MAX_SNAPSHOT_BYTES + 1)
+    with pytest.raises(SnapshotMismatch, match="cannot be read"):
+        read_snapshot(path, release_copy)
+
+
+@pytest.mark.parametrize(
+    "outside", ["/etc/hostname", "../encore/ENCORE files/x.csv", "/dev/zero"]
+)
+def test_snapshot_reads_no_file_outside_release(
+    snapshot, release_copy, monkeypatch, outside
+):
+    header, _, payload = snapshot.read_bytes().partition(b"\n")
+    recorded = json.loads(header)
+    recorded["files"][outside] = "0" * 64
+    snapshot.write_bytes(json.dumps(recorded).encode() + b"\n" + payload)
+    opened = []
+    original = knowledge_base_snapshot._read_regular_file
+    monkeypatch.setattr(
+        knowledge_base_snapshot,
+        "_read_regular_file",
+        lambda path, limit: opened.append(str(path)) or original(path, limit),
+    )
+    with pytest.raises(SnapshotMismatch, match="files differs"):
+        read_snapshot(snapshot, release_copy)
+    assert not [path for path in opened if outside.lstrip("./") in path]
+
+
 def test_snapshot_rejects_missing_file(tmp_path, release_copy):
     with pytest.raises(SnapshotMismatch, match="cannot be read"):
         read_snapshot(tmp_path / "absent.snapshot", release_copy)

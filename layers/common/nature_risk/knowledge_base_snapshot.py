@@ -39,6 +39,8 @@ from nature_risk.knowledge_base_types import (
 )
 
 SNAPSHOT_FORMAT = 1
+# A snapshot of either real release is about 0.2 MB; a larger file is not one.
+MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
 _SEARCHED_FOLDERS = (ENCORE_FILES_DIR, CROSSWALK_DIR)
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -151,12 +153,9 @@ def read_snapshot(
     it was built from other files, by other code or with another release name.
     """
     kb_dir = Path(kb_dir)
-    try:
-        data = Path(path).read_bytes()
-    except OSError:
-        raise SnapshotMismatch(
-            "the snapshot file cannot be read", "unreadable"
-        ) from None
+    data = _read_regular_file(Path(path), MAX_SNAPSHOT_BYTES)
+    if data is None:
+        raise SnapshotMismatch("the snapshot file cannot be read", "unreadable")
     first_line, separator, payload = data.partition(b"\n")
     try:
         recorded = json.loads(first_line) if separator else None
@@ -185,15 +184,34 @@ def read_snapshot(
     return kb
 
 
+def _read_regular_file(path: Path, max_bytes: int) -> bytes | None:
+    """Return the bytes of a regular file of at most ``max_bytes``, else None.
+
+    Devices, pipes and folders are refused before they are opened.
+    """
+    try:
+        if not path.is_file() or path.stat().st_size > max_bytes:
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
 def _hashes(kb_dir: Path, files: dict[str, object]) -> dict[str, str | None]:
-    """Hash the current copy of each recorded file; None for a missing one."""
+    """Hash the current copy of each recorded file; None for a missing one.
+
+    Only paths inside ``kb_dir`` are read, so a crafted header cannot make
+    the reader open other files.
+    """
     hashes: dict[str, str | None] = {}
-    for relative in files:
-        candidate = kb_dir / str(relative)
-        try:
-            hashes[str(relative)] = hashlib.sha256(candidate.read_bytes()).hexdigest()
-        except OSError:
-            hashes[str(relative)] = None
+    for relative in map(str, files):
+        hashes[relative] = None
+        path = Path(relative)
+        if not path.parts or path.is_absolute() or ".." in path.parts:
+            continue
+        data = _read_regular_file(kb_dir / path, MAX_SNAPSHOT_BYTES)
+        if data is not None:
+            hashes[relative] = hashlib.sha256(data).hexdigest()
     return hashes
 
 
