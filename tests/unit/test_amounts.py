@@ -465,3 +465,26 @@ def test_long_text_column_unpaired_surrogate():
     assert np.isnan(amounts).all()
     assert {p.reason for p in problems} == {REASON_INVALID}
     assert currency_problems == []
+
+
+# --- evidence after the plain-number sample ------------------------------------
+
+
+@pytest.mark.parametrize("count", [199, 200, 201, 400, 1200])
+def test_plain_column_ambiguous_follows_later_evidence(count):
+    # 0,5 after the sampled values shows that "." groups thousands here.
+    values = ["1.234"] * count + ["0,5"]
+    amounts, problems = parse_amounts(values, range(2, count + 3), "amount")
+    assert problems == []
+    assert amounts[:count].tolist() == [1234.0] * count
+    assert amounts[-1] == 0.5
+
+
+@pytest.mark.parametrize("delimiter", [",", ";"])
+def test_csv_ambiguous_follows_evidence_after_sample(delimiter):
+    lines = [f'H{i}{delimiter}A_1_11_111{delimiter}"1.234"' for i in range(250)]
+    lines.append(f'Last{delimiter}A_1_11_111{delimiter}"0,5"')
+    body = "\r\n".join([f"name{delimiter}code{delimiter}amount", *lines]).encode()
+    holdings = parse_holdings(body, "text/csv", InputLimits())
+    assert holdings.amounts[:250].tolist() == [1234.0] * 250
+    assert holdings.amounts[-1] == 0.5

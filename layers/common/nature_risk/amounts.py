@@ -88,6 +88,10 @@ _CANONICAL = re.compile(r"\d+(?:\.\d*)?|\.\d+", re.ASCII)
 # Plain numbers that pandas parses directly, for choosing the fast path.
 _PLAIN = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*", re.ASCII)
 _SAMPLE = 200
+# A plain value with one separator and then exactly three digits (1.234): the
+# pandas fast path reads it with "." as the decimal, which the column's other
+# values may contradict.
+_AMBIGUOUS_PLAIN = re.compile(r"\s*[-+]?\d{1,3}[.,]\d{3}\s*", re.ASCII)
 # Exponent forms and infinities, which float() reads. Infinities are then
 # reported as not finite.
 _FLOAT_LITERAL = re.compile(
@@ -153,6 +157,15 @@ def parse_amounts(
             finite &= np.array(["." not in text for text in texts], dtype=bool)
         amounts[finite] = parsed[finite]
         pending = np.flatnonzero(~finite)
+        if len(pending) and any(
+            _AMBIGUOUS_PLAIN.fullmatch(texts[position])
+            for position in np.flatnonzero(finite).tolist()
+        ):
+            # A value left for the per-value path, such as 0,5 after the
+            # sample, can show that "." groups thousands in this column. Then
+            # 1.234 means 1234, so the whole column is read value by value.
+            amounts[:] = np.nan
+            pending = np.arange(len(texts))
 
     elif len(texts) >= _SHAPE_PATH_MIN_VALUES:
         shaped = _parse_text_shapes(texts, decimal)
