@@ -7,6 +7,7 @@ amounts and problems, also when a column changes format after its first rows.
 
 from __future__ import annotations
 
+import json
 import re
 from contextlib import contextmanager
 
@@ -26,6 +27,8 @@ from nature_risk.amounts import (
     parse_amounts,
     reject_currencies,
 )
+from nature_risk.biodiversity.agriculture import parse_agriculture_holdings
+from nature_risk.biodiversity.mining import parse_mining_assets
 from nature_risk.config import InputLimits
 from nature_risk.errors import InputError
 from nature_risk.portfolio_input import AMOUNT_ALIASES, parse_holdings
@@ -488,3 +491,66 @@ def test_csv_ambiguous_follows_evidence_after_sample(delimiter):
     holdings = parse_holdings(body, "text/csv", InputLimits())
     assert holdings.amounts[:250].tolist() == [1234.0] * 250
     assert holdings.amounts[-1] == 0.5
+
+
+# --- JSON numbers ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("number", "text", "expected"),
+    [
+        (1.234, "1.234,5", [1.234, 1234.5]),
+        (0.001, "1.234,5", [0.001, 1234.5]),
+        (12345.678, "2,5", [12345.678, 2.5]),
+        (100.0, "1,5", [100.0, 1.5]),
+        (1e16, "2", [1e16, 2.0]),
+        (1.5e-05, "1", [1.5e-05, 1.0]),
+    ],
+)
+def test_json_number_is_exact_beside_written_amounts(number, text, expected):
+    # A JSON number is no written text: the other cells' separators never
+    # change it, and it is no evidence for them.
+    body = json.dumps(
+        {
+            "holdings": [
+                {"name": "A", "code": "0111", "amount": number},
+                {"name": "B", "code": "0111", "amount": text},
+            ]
+        }
+    ).encode()
+    holdings = parse_holdings(body, "application/json", InputLimits())
+    assert holdings.amounts.tolist() == expected
+
+
+def test_json_float_code_keeps_its_text():
+    body = json.dumps({"holdings": [{"code": 111.0, "amount": 1}]}).encode()
+    holdings = parse_holdings(body, "application/json", InputLimits())
+    assert holdings.codes == ["111.0"]
+
+
+def test_json_numbers_exact_in_biodiversity_amounts():
+    assets = json.dumps(
+        {
+            "assets": [
+                {"latitude": -24.3, "longitude": -69.1, "amount": 1.234},
+                {"latitude": -24.3, "longitude": -69.1, "amount": "1.234,5"},
+            ]
+        }
+    ).encode()
+    parsed = parse_mining_assets(assets, "application/json", InputLimits())
+    assert parsed.amounts.tolist() == [1.234, 1234.5]
+    holdings = json.dumps(
+        {
+            "holdings": [
+                {"commodity": "wheat", "country": "FRA", "tonnes": 10, "amount": 1.234},
+                {
+                    "commodity": "wheat",
+                    "country": "FRA",
+                    "tonnes": 10,
+                    "amount": "1.234,5",
+                },
+            ]
+        }
+    ).encode()
+    parsed = parse_agriculture_holdings(holdings, "application/json", InputLimits())
+    assert parsed.amounts.tolist() == [1.234, 1234.5]

@@ -212,7 +212,8 @@ def read_table(
         if _charset(content_type) not in (None, "utf-8"):
             raise UnsupportedMediaType("A JSON body must be UTF-8 (charset=utf-8).")
         known = [alias for aliases in (*fields, *numeric) for alias in aliases]
-        return _read_json(body, limits, records_field, known)
+        amounts = [alias for aliases in amount_columns for alias in aliases]
+        return _read_json(body, limits, records_field, known, amounts)
     if media_type == MULTIPART_MEDIA_TYPE:
         data, file_type, form_fields = _read_multipart(body, content_type)
         file_media_type = file_type.split(";", 1)[0].strip().lower()
@@ -772,11 +773,25 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     return document
 
 
+def _exact_number_text(text: str) -> str:
+    """Mark a JSON float's text as an exact number for the amount rules.
+
+    ``str()`` of a float is the shortest text that reads back as that float.
+    Without an exponent, ``1.234`` would be ambiguous: the amount rules read
+    it as 1234 when other values of the column group thousands with ".".
+    ``1.234e0`` is read as written and gives no evidence about separators.
+    """
+    if "e" in text or not text[-1].isdigit():  # 1e+16, inf and nan already
+        return text
+    return f"{text}e0"
+
+
 def _read_json(
     body: bytes,
     limits: InputLimits,
     records_field: str | None,
     known_fields: Sequence[str],
+    amount_fields: Sequence[str] = (),
 ) -> Table:
     """Read a JSON body: an object containing a list of records, or a bare list."""
     try:
@@ -840,6 +855,8 @@ def _read_json(
     problems: list[Problem] = []
     key_names: dict[str, str] = {}
     known_names: dict[str, bool] = {}
+    # Keys whose float values are amounts, by key as sent.
+    amount_names: dict[str, bool] = {}
     for index, record in enumerate(records):
         if not isinstance(record, dict):
             problems.append(
@@ -882,6 +899,13 @@ def _read_json(
             elif isinstance(value, int | float) and not isinstance(value, bool):
                 # Numbers become text, so they take the same parsing path as CSV.
                 cell = str(value)
+                if isinstance(value, float):
+                    is_amount = amount_names.get(name)
+                    if is_amount is None:
+                        is_amount = _match_column([name], amount_fields) is not None
+                        amount_names[name] = is_amount
+                    if is_amount:
+                        cell = _exact_number_text(cell)
             else:  # true, false, an object or a list
                 problems.append(
                     Problem(

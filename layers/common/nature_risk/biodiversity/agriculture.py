@@ -143,6 +143,7 @@ def parse_agriculture_holdings(
         limits,
         records_field=RECORDS_FIELD,
         numeric=(PRODUCTION_ALIASES, AREA_ALIASES, AMOUNT_ALIASES),
+        amount_columns=(AMOUNT_ALIASES,),
         fields=(COMPANY_ALIASES, COMMODITY_ALIASES, COUNTRY_ALIASES),
     )
     table = drop_whitespace_rows(table)

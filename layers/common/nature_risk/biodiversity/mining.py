@@ -175,6 +175,7 @@ def parse_mining_assets(
         limits,
         records_field=RECORDS_FIELD,
         numeric=(LATITUDE_ALIASES, LONGITUDE_ALIASES),
+        amount_columns=(AMOUNT_ALIASES,),
         fields=(
             NAME_ALIASES,
             COMPANY_ALIASES,
