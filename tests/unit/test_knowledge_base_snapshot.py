@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import pickle
@@ -193,10 +194,44 @@ def test_snapshot_rejects_missing_file(tmp_path, release_copy):
         read_snapshot(tmp_path / "absent.snapshot", release_copy)
 
 
+def replace_payload(snapshot: Path, payload: bytes, **header_changes) -> None:
+    """Write ``payload`` under the snapshot's header, with its hash updated."""
+    header, _, _ = snapshot.read_bytes().partition(b"\n")
+    recorded = json.loads(header)
+    recorded.update(header_changes, payload=hashlib.sha256(payload).hexdigest())
+    snapshot.write_bytes(json.dumps(recorded).encode() + b"\n" + payload)
+
+
 def test_snapshot_rejects_truncated_payload(snapshot, release_copy):
     data = snapshot.read_bytes()
     snapshot.write_bytes(data[: len(data) - 1000])
+    with pytest.raises(SnapshotMismatch, match="payload differs"):
+        read_snapshot(snapshot, release_copy)
+
+
+def test_snapshot_rejects_unreadable_payload(snapshot, release_copy):
+    payload = snapshot.read_bytes().partition(b"\n")[2]
+    replace_payload(snapshot, payload[: len(payload) - 1000])
     with pytest.raises(SnapshotMismatch, match="cannot be read"):
+        read_snapshot(snapshot, release_copy)
+
+
+def test_snapshot_rejects_changed_payload(snapshot, release_copy, encore_sept_2025_dir):
+    # Another release's pickle under this release's intact header.
+    other = pickle.dumps(load_knowledge_base(encore_sept_2025_dir))
+    header, _, _ = snapshot.read_bytes().partition(b"\n")
+    snapshot.write_bytes(header + b"\n" + other)
+    with pytest.raises(SnapshotMismatch, match="payload differs"):
+        read_snapshot(snapshot, release_copy)
+
+
+def test_snapshot_rejects_header_listing_fewer_files(snapshot, release_copy):
+    # A header that lists no files would otherwise vouch for any release.
+    payload = snapshot.read_bytes().partition(b"\n")[2]
+    replace_payload(snapshot, payload, files={})
+    rating_file = release_copy / DEPENDENCY_FILE
+    rating_file.write_bytes(rating_file.read_bytes() + b"\r\n")
+    with pytest.raises(SnapshotMismatch, match="files differs"):
         read_snapshot(snapshot, release_copy)
 
 
@@ -208,16 +243,14 @@ class _RunsCode:
 
 
 def test_snapshot_rejects_unlisted_class(snapshot, release_copy):
-    header, _, _ = snapshot.read_bytes().partition(b"\n")
-    snapshot.write_bytes(header + b"\n" + pickle.dumps(_RunsCode()))
+    replace_payload(snapshot, pickle.dumps(_RunsCode()))
     with pytest.raises(SnapshotMismatch, match="may not hold"):
         read_snapshot(snapshot, release_copy)
     assert not hasattr(sys, "snapshot_ran_code")
 
 
 def test_snapshot_rejects_other_payload(snapshot, release_copy):
-    header, _, _ = snapshot.read_bytes().partition(b"\n")
-    snapshot.write_bytes(header + b"\n" + pickle.dumps({"activities": []}))
+    replace_payload(snapshot, pickle.dumps({"activities": []}))
     with pytest.raises(SnapshotMismatch, match="does not contain a knowledge base"):
         read_snapshot(snapshot, release_copy)
 

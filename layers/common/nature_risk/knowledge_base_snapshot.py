@@ -8,8 +8,10 @@ The header records everything the loaded release depends on. These are the
 snapshot format, the Python version and a hash of the package's source. They
 are also the release folder's name, the configured release name, the file
 names in the folders the loader searches and the SHA-256 of every file it
-read. ``read_snapshot`` checks all of them against the folder before it
-unpickles anything, and raises ``SnapshotMismatch`` when one differs.
+read. ``read_snapshot`` checks all of them against the folder, and the
+pickle against the header's SHA-256 of it, before it unpickles anything. It
+raises ``SnapshotMismatch`` when one differs, and also when the unpickled
+release lists other files than the header.
 ``get_knowledge_base`` then loads the release from its files, so a changed
 release is still validated at start-up.
 
@@ -136,8 +138,9 @@ def write_snapshot(
     kb_dir = Path(kb_dir)
     kb = load_knowledge_base(kb_dir, release_name)
     kb.crosswalks.gics()
-    header = _header(kb_dir, release_name, kb.release.files)
     payload = pickle.dumps(kb, protocol=pickle.HIGHEST_PROTOCOL)
+    header = _header(kb_dir, release_name, kb.release.files)
+    header["payload"] = hashlib.sha256(payload).hexdigest()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(json.dumps(header, sort_keys=True).encode() + b"\n" + payload)
@@ -169,6 +172,9 @@ def read_snapshot(
     for key in ("python", "code", "folder", "release_name", "listing", "files"):
         if recorded.get(key) != current[key]:
             raise SnapshotMismatch(f"the snapshot's {key} differs", key)
+    # The hash ties the pickle to the header that was checked above.
+    if recorded.get("payload") != hashlib.sha256(payload).hexdigest():
+        raise SnapshotMismatch("the snapshot's payload differs", "payload")
     try:
         kb = _KnowledgeBaseUnpickler(io.BytesIO(payload)).load()
     except SnapshotMismatch:
@@ -181,6 +187,10 @@ def read_snapshot(
         raise SnapshotMismatch(
             "the snapshot does not contain a knowledge base", "payload"
         )
+    # The release the pickle holds must be the one whose files were hashed,
+    # so a header that lists fewer files cannot vouch for a stale release.
+    if kb.release.files != recorded["files"]:
+        raise SnapshotMismatch("the snapshot's files differs", "files")
     return kb
 
 
