@@ -554,3 +554,26 @@ def test_json_numbers_exact_in_biodiversity_amounts():
     ).encode()
     parsed = parse_agriculture_holdings(holdings, "application/json", InputLimits())
     assert parsed.amounts.tolist() == [1.234, 1234.5]
+
+
+# --- line breaks -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["1\n234", "1\r\n234", "1\r234", "1\u2028234"])
+@pytest.mark.parametrize("count", [1, 1200])
+def test_line_break_does_not_group_thousands(text, count):
+    values = ["1 234"] * (count - 1) + [text]
+    amounts, problems = parse_amounts(values, range(2, count + 2), "amount")
+    assert [(problem.row, problem.reason) for problem in problems] == [
+        (count + 1, REASON_INVALID)
+    ]
+    assert np.isnan(amounts[-1])
+
+
+def test_csv_quoted_line_break_amount_rejected():
+    body = b'name,code,amount\r\nA,0111,"1\n234"\r\nB,0111,5\r\n'
+    with pytest.raises(InputError) as caught:
+        parse_holdings(body, "text/csv", InputLimits())
+    assert [(problem.row, problem.field) for problem in caught.value.problems] == [
+        (2, "amount")
+    ]

@@ -73,13 +73,14 @@ _AMOUNT = re.compile(
 _DASH = re.compile(
     rf"\(?(?P<prefix>{_CURRENCY})?[-–—](?P<suffix>{_CURRENCY})?\)?", re.ASCII
 )
+# A space of any kind (no-break and thin spaces among them) but no line
+# break: a quoted cell "1\n234" is two lines, not a grouped 1234.
+_SPACE = r"[^\S\n\r\v\f\x1c-\x1f\x85\u2028\u2029]"
 # Spaces, no-break spaces, thin spaces and apostrophes group thousands.
-_GROUP_CHARS = re.compile(r"[\s\u00a0\u202f\u2009'’]+")
+_GROUP_CHARS = re.compile(rf"(?:{_SPACE}|['’])+")
 # A group character between digits must be followed by exactly three digits,
 # so ``12 34`` is rejected while ``1234 EUR`` is not.
-_BAD_GROUP = re.compile(
-    r"[0-9][\s\u00a0\u202f\u2009'’]+(?=[0-9])(?![0-9]{3}(?:[^0-9]|$))"
-)
+_BAD_GROUP = re.compile(rf"[0-9](?:{_SPACE}|['’])+(?=[0-9])(?![0-9]{{3}}(?:[^0-9]|$))")
 _GROUPED = {
     ",": re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d*)?", re.ASCII),
     ".": re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d*)?", re.ASCII),
