@@ -577,3 +577,21 @@ def test_csv_quoted_line_break_amount_rejected():
     assert [(problem.row, problem.field) for problem in caught.value.problems] == [
         (2, "amount")
     ]
+
+
+# --- exponents with a decimal comma -------------------------------------------------
+
+
+@pytest.mark.parametrize("other", ["1234,5", "1.234,5", "€ 5", "5"])
+def test_semicolon_csv_comma_exponent_read_alike(other):
+    # pandas reads 1,5E+03 in a plain semicolon column; the per-value rules
+    # read it the same way whatever the other cells are.
+    body = f"name;code;amount\r\nA;0111;{other}\r\nB;0111;1,5E+03\r\n".encode()
+    holdings = parse_holdings(body, "text/csv", InputLimits())
+    assert holdings.amounts[-1] == 1500.0
+
+
+def test_json_comma_exponent_text_read():
+    body = json.dumps({"holdings": [{"code": "0111", "amount": "1,5e3"}]}).encode()
+    holdings = parse_holdings(body, "application/json", InputLimits())
+    assert holdings.amounts.tolist() == [1500.0]

@@ -1,7 +1,8 @@
 """Parse money amounts the way spreadsheets and people write them.
 
-Accepted: plain numbers (``1234.56``, ``1e6``), decimal commas (``1234,56``),
-thousands separators (``1,234.56``, ``1.234,56``, ``1 234,56``, ``1'234.56``),
+Accepted: plain numbers (``1234.56``, ``1e6``, ``1,5e6``), decimal commas
+(``1234,56``), thousands separators (``1,234.56``, ``1.234,56``, ``1 234,56``,
+``1'234.56``),
 a currency symbol or an ISO 4217 code before or after the number
 (``€ 1.234,56``, ``1234 EUR``, ``US$1,000``) and a lone dash, which accounting
 formats write for zero. Blank cells give NaN without a problem.
@@ -99,6 +100,9 @@ _FLOAT_LITERAL = re.compile(
     r"[-+]?(?:(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+|inf|infinity)",
     re.IGNORECASE | re.ASCII,
 )
+# The same exponent forms with a decimal comma (1,5E+03), as spreadsheets in
+# decimal-comma locales write them. pandas reads these in semicolon files.
+_COMMA_FLOAT_LITERAL = re.compile(r"[-+]?(?:\d+,\d*|,\d+)[eE][-+]?\d+", re.ASCII)
 
 _SHAPE = str.maketrans("0123456789", "9999999999")
 
@@ -301,6 +305,8 @@ def _parse_one(text: str) -> _Reading:
     text = text.strip()
     if _FLOAT_LITERAL.fullmatch(text):
         return _Reading(_OK, float(text))
+    if _COMMA_FLOAT_LITERAL.fullmatch(text):
+        return _Reading(_OK, float(text.replace(",", ".")))
     if _BAD_GROUP.search(text):
         return _INVALID_READING
     compact = _GROUP_CHARS.sub("", text)
