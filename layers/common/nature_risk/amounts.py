@@ -2,10 +2,9 @@
 
 Accepted: plain numbers (``1234.56``, ``1e6``, ``1,5e6``), decimal commas
 (``1234,56``), thousands separators (``1,234.56``, ``1.234,56``, ``1 234,56``,
-``1'234.56``),
-a currency symbol or an ISO 4217 code before or after the number
-(``€ 1.234,56``, ``1234 EUR``, ``US$1,000``) and a lone dash, which accounting
-formats write for zero. Blank cells give NaN without a problem.
+``1'234.56``), a currency symbol or an ISO 4217 code before or after the
+number (``€ 1.234,56``, ``1234 EUR``, ``US$1,000``) and a lone dash, which
+accounting formats write for zero. Blank cells give NaN without a problem.
 
 Only ASCII digits count as digits.
 
