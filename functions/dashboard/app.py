@@ -9,8 +9,8 @@ routes with ``app.include_router(router)`` below.
 import functools
 from typing import Any, Literal
 
-# First: importing nature_risk leaves unused Powertools packages out of the
-# cold start, which works only before anything imports Powertools.
+# Import nature_risk before anything else, because it can leave the unused
+# Powertools packages out of the cold start only before Powertools is imported.
 import nature_risk  # noqa: F401
 
 # isort: split

@@ -8,8 +8,8 @@ connection is opened on first use and kept for warm invocations.
 
 from __future__ import annotations
 
-# First: importing nature_risk leaves unused Powertools packages out of the
-# cold start, which works only before anything imports Powertools.
+# Import nature_risk before anything else, because it can leave the unused
+# Powertools packages out of the cold start only before Powertools is imported.
 import nature_risk  # noqa: F401
 
 # isort: split

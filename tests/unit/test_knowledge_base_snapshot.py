@@ -93,7 +93,7 @@ def test_snapshot_keeps_release_name(tmp_path, release_copy):
 def test_snapshot_rejects_changed_file(snapshot, release_copy):
     rating_file = release_copy / DEPENDENCY_FILE
     rating_file.write_bytes(rating_file.read_bytes() + b"\r\n")
-    with pytest.raises(SnapshotMismatch, match="files differs"):
+    with pytest.raises(SnapshotMismatch, match="files entry differs"):
         read_snapshot(snapshot, release_copy)
 
 
@@ -106,25 +106,25 @@ def test_snapshot_rejects_removed_file(snapshot, release_copy):
 def test_snapshot_rejects_added_file(snapshot, release_copy):
     # A new notes file would be read by a full load, so the snapshot is stale.
     (release_copy / "ENCORE files" / "99. Explanatory notes.csv").write_text("x")
-    with pytest.raises(SnapshotMismatch, match="listing differs"):
+    with pytest.raises(SnapshotMismatch, match="listing entry differs"):
         read_snapshot(snapshot, release_copy)
 
 
 def test_snapshot_rejects_renamed_folder(snapshot, release_copy):
     # The folder name can name the release, so a renamed copy is another release.
     renamed = release_copy.rename(release_copy.with_name("ENCORE May 2026"))
-    with pytest.raises(SnapshotMismatch, match="folder differs"):
+    with pytest.raises(SnapshotMismatch, match="folder entry differs"):
         read_snapshot(snapshot, renamed)
 
 
 def test_snapshot_rejects_other_release_name(snapshot, release_copy):
-    with pytest.raises(SnapshotMismatch, match="release_name differs"):
+    with pytest.raises(SnapshotMismatch, match="release_name entry differs"):
         read_snapshot(snapshot, release_copy, "May 2026")
 
 
 def test_snapshot_rejects_other_code(snapshot, release_copy, monkeypatch):
     monkeypatch.setattr(knowledge_base_snapshot, "code_fingerprint", lambda: "0" * 64)
-    with pytest.raises(SnapshotMismatch, match="code differs"):
+    with pytest.raises(SnapshotMismatch, match="code entry differs"):
         read_snapshot(snapshot, release_copy)
 
 
@@ -133,7 +133,7 @@ def test_snapshot_rejects_other_python(snapshot, release_copy):
     recorded = json.loads(header)
     recorded["python"] = "3.12"
     snapshot.write_bytes(json.dumps(recorded).encode() + b"\n" + payload)
-    with pytest.raises(SnapshotMismatch, match="python differs"):
+    with pytest.raises(SnapshotMismatch, match="python entry differs"):
         read_snapshot(snapshot, release_copy)
 
 
@@ -184,7 +184,7 @@ def test_snapshot_reads_no_file_outside_release(
         "_read_regular_file",
         lambda path, limit: opened.append(str(path)) or original(path, limit),
     )
-    with pytest.raises(SnapshotMismatch, match="files differs"):
+    with pytest.raises(SnapshotMismatch, match="files entry differs"):
         read_snapshot(snapshot, release_copy)
     assert not [path for path in opened if outside.lstrip("./") in path]
 
@@ -231,7 +231,7 @@ def test_snapshot_rejects_header_listing_fewer_files(snapshot, release_copy):
     replace_payload(snapshot, payload, files={})
     rating_file = release_copy / DEPENDENCY_FILE
     rating_file.write_bytes(rating_file.read_bytes() + b"\r\n")
-    with pytest.raises(SnapshotMismatch, match="files differs"):
+    with pytest.raises(SnapshotMismatch, match="lists other files"):
         read_snapshot(snapshot, release_copy)
 
 
@@ -244,7 +244,7 @@ class _RunsCode:
 
 def test_snapshot_rejects_unlisted_class(snapshot, release_copy):
     replace_payload(snapshot, pickle.dumps(_RunsCode()))
-    with pytest.raises(SnapshotMismatch, match="may not hold"):
+    with pytest.raises(SnapshotMismatch, match="names a class outside"):
         read_snapshot(snapshot, release_copy)
     assert not hasattr(sys, "snapshot_ran_code")
 
@@ -292,7 +292,7 @@ def test_get_knowledge_base_skips_stale_snapshot(
         ]
     )
     assert [(record.getMessage(), record.error_code) for record in caplog.records] == [
-        ("Knowledge base snapshot not used; loading the release folder", "files")
+        ("Knowledge base snapshot not used, so the release folder is read", "files")
     ]
 
 

@@ -73,8 +73,8 @@ _AMOUNT = re.compile(
 _DASH = re.compile(
     rf"\(?(?P<prefix>{_CURRENCY})?[-–—](?P<suffix>{_CURRENCY})?\)?", re.ASCII
 )
-# A space of any kind (no-break and thin spaces among them) but no line
-# break: a quoted cell "1\n234" is two lines, not a grouped 1234.
+# A space of any kind (no-break and thin spaces among them) except a line
+# break, because a quoted cell "1\n234" is two lines, not a grouped 1234.
 _SPACE = r"[^\S\n\r\v\f\x1c-\x1f\x85\u2028\u2029]"
 # Spaces, no-break spaces, thin spaces and apostrophes group thousands.
 _GROUP_CHARS = re.compile(rf"(?:{_SPACE}|['’])+")
@@ -89,9 +89,9 @@ _CANONICAL = re.compile(r"\d+(?:\.\d*)?|\.\d+", re.ASCII)
 # Plain numbers that pandas parses directly, for choosing the fast path.
 _PLAIN = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*", re.ASCII)
 _SAMPLE = 200
-# A plain value with one separator and then exactly three digits (1.234): the
-# pandas fast path reads it with "." as the decimal, which the column's other
-# values may contradict.
+# A plain value with one separator and then exactly three digits, like 1.234.
+# The pandas fast path reads it with "." as the decimal, which the column's
+# other values may contradict.
 _AMBIGUOUS_PLAIN = re.compile(r"\s*[-+]?\d{1,3}[.,]\d{3}\s*", re.ASCII)
 # Exponent forms and infinities, which float() reads. Infinities are then
 # reported as not finite.

@@ -77,7 +77,7 @@ class Crosswalks:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __getstate__(self) -> dict[str, object]:
-        # A lock cannot be pickled; a knowledge-base snapshot gets a new one.
+        # A lock cannot be pickled, so an unpickled copy gets a new one.
         state = dict(self.__dict__)
         del state["_lock"]
         return state

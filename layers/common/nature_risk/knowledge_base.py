@@ -299,7 +299,7 @@ def get_knowledge_base() -> KnowledgeBase:
     """Return the release named by ENCORE_KB_DIR, loaded once per process.
 
     A snapshot named by ENCORE_KB_SNAPSHOT is used when it matches the release
-    folder; otherwise the folder's files are read and validated.
+    folder. Otherwise the folder's files are read and validated.
     """
     from nature_risk.config import KnowledgeBaseSettings
 
@@ -313,7 +313,7 @@ def get_knowledge_base() -> KnowledgeBase:
             )
         except SnapshotMismatch as mismatch:
             _logger.warning(
-                "Knowledge base snapshot not used; loading the release folder",
+                "Knowledge base snapshot not used, so the release folder is read",
                 extra={"error_code": mismatch.code},
             )
     return load_knowledge_base(settings.kb_dir, settings.release_name)

@@ -41,7 +41,8 @@ from nature_risk.knowledge_base_types import (
 )
 
 SNAPSHOT_FORMAT = 1
-# A snapshot of either real release is about 0.2 MB; a larger file is not one.
+# A snapshot of either real release is about 0.2 MB, so a larger file is no
+# snapshot.
 MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
 _SEARCHED_FOLDERS = (ENCORE_FILES_DIR, CROSSWALK_DIR)
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -91,7 +92,8 @@ class _KnowledgeBaseUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> object:
         if (module, name) not in _ALLOWED_GLOBALS:
             raise SnapshotMismatch(
-                "the snapshot names a class it may not hold", "class_refused"
+                "the snapshot names a class outside the knowledge base",
+                "class_rejected",
             )
         return super().find_class(module, name)
 
@@ -171,7 +173,7 @@ def read_snapshot(
     current = _header(kb_dir, release_name, _hashes(kb_dir, recorded["files"]))
     for key in ("python", "code", "folder", "release_name", "listing", "files"):
         if recorded.get(key) != current[key]:
-            raise SnapshotMismatch(f"the snapshot's {key} differs", key)
+            raise SnapshotMismatch(f"the snapshot's {key} entry differs", key)
     # The hash ties the pickle to the header that was checked above.
     if recorded.get("payload") != hashlib.sha256(payload).hexdigest():
         raise SnapshotMismatch("the snapshot's payload differs", "payload")
@@ -190,14 +192,16 @@ def read_snapshot(
     # The release the pickle holds must be the one whose files were hashed,
     # so a header that lists fewer files cannot vouch for a stale release.
     if kb.release.files != recorded["files"]:
-        raise SnapshotMismatch("the snapshot's files differs", "files")
+        raise SnapshotMismatch(
+            "the snapshot's release lists other files than its header", "files"
+        )
     return kb
 
 
 def _read_regular_file(path: Path, max_bytes: int) -> bytes | None:
     """Return the bytes of a regular file of at most ``max_bytes``, else None.
 
-    Devices, pipes and folders are refused before they are opened.
+    Devices, pipes and folders are rejected before they are opened.
     """
     try:
         if not path.is_file() or path.stat().st_size > max_bytes:
@@ -208,7 +212,7 @@ def _read_regular_file(path: Path, max_bytes: int) -> bytes | None:
 
 
 def _hashes(kb_dir: Path, files: dict[str, object]) -> dict[str, str | None]:
-    """Hash the current copy of each recorded file; None for a missing one.
+    """Hash the current copy of each recorded file, giving None for a missing one.
 
     Only paths inside ``kb_dir`` are read, so a crafted header cannot make
     the reader open other files.

@@ -240,7 +240,7 @@ def _charset(content_type: str) -> str | None:
     Raises ``UnsupportedMediaType`` for a charset outside ``CHARSETS``.
     """
     # The email package parses MIME parameters. It is imported here, not at the
-    # top, so that routes without an upload never load it (about 5 ms).
+    # top, so that routes without a request body never load it (about 5 ms).
     from email.message import Message
 
     message = Message()
@@ -463,7 +463,7 @@ def _read_csv_fast(
     float_positions: list[int],
     byte_positions: Sequence[int] = (),
 ) -> pd.DataFrame:
-    """Read the CSV in one pandas C-engine pass; raise ParserError on ragged rows.
+    """Read the CSV in one pandas C-engine pass, raising ParserError on ragged rows.
 
     Columns at ``byte_positions`` are read as fixed-width bytes (numpy ``S``),
     which costs no Python string per cell.
