@@ -265,12 +265,22 @@ def _parse_written(
         done[positions] = False
         if any(_dot_decimal(texts[i]) for i in np.flatnonzero(done).tolist()):
             evidence.add(".")
-    chosen = evidence.pop() if len(evidence) == 1 else decimal
+    chosen = _column_decimal(evidence, decimal)
     for position, as_decimal, as_thousands in ambiguous:
-        separator = "." if "." in texts[position] else ","
-        value = as_decimal if separator == chosen else as_thousands
+        decimal_reading = _separator_is(texts[position], chosen)
+        value = as_decimal if decimal_reading else as_thousands
         amounts[position] = value
         status[position] = _INVALID if np.isnan(value) else _OK
+
+
+def _column_decimal(evidence: set[str], decimal: str) -> str:
+    """Return the one decimal separator a column's values show, else ``decimal``."""
+    return next(iter(evidence)) if len(evidence) == 1 else decimal
+
+
+def _separator_is(text: str, chosen: str) -> bool:
+    """Tell whether an ambiguous value (``1,234``) uses ``chosen`` as separator."""
+    return ("." if "." in text else ",") == chosen
 
 
 def _dot_decimal(text: str) -> bool:
@@ -434,7 +444,7 @@ def _settle_shapes(
     """
     readings = [_parse_one(text) if text.strip() else None for text in exemplars]
     evidence = {reading.decimal_seen for reading in readings if reading} - {""}
-    chosen = evidence.pop() if len(evidence) == 1 else decimal
+    chosen = _column_decimal(evidence, decimal)
 
     shapes: list[_Shape | None] = []
     for text, reading in zip(exemplars, readings, strict=True):
@@ -443,8 +453,7 @@ def _settle_shapes(
             continue
         outcome, table = reading.outcome, reading.table
         if outcome == _AMBIGUOUS:
-            separator = "." if "." in text else ","
-            if separator == chosen:
+            if _separator_is(text, chosen):
                 value = reading.value
             else:
                 value, table = reading.as_thousands, reading.thousands_table
