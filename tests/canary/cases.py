@@ -193,9 +193,11 @@ class UploadRoute:
     deep_target: tuple[str, str]
 
 
-def _csv(rows: list[dict[str, str]]) -> bytes:
+def _csv(rows: list[dict[str, str]], delimiter: str = ",") -> bytes:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\r\n")
+    writer = csv.DictWriter(
+        buffer, fieldnames=list(rows[0]), delimiter=delimiter, lineterminator="\r\n"
+    )
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue().encode()
@@ -256,6 +258,32 @@ def _broken_csv(route: UploadRoute, markers: Markers) -> Request:
     return _upload_request(route, body, "text/csv")
 
 
+def _semicolon_amounts(route: UploadRoute, markers: Markers) -> Request:
+    """Send a semicolon CSV long enough for the amount byte and shape paths.
+
+    Every amount is written as 1.234,56, except one after row 1,000 that
+    carries a marker, so the column falls back to the text rules.
+    """
+    rows = []
+    for _ in range(1_200):
+        row = route.valid_row(markers)
+        # Decimal commas for the coordinates and tonnes as well.
+        row = {key: value.replace(".", ",") for key, value in row.items()}
+        row["amount"] = "1.234,56"
+        rows.append(row)
+    rows[1_100]["amount"] = f"1.234,56 {markers.new()}"
+    return _upload_request(route, _csv(rows, delimiter=";"), "text/csv")
+
+
+def _json_number_amounts(route: UploadRoute, markers: Markers) -> Request:
+    """Send a JSON number beside written and marked amounts."""
+    rows = [route.valid_row(markers) for _ in range(3)]
+    rows[0]["amount"] = 1.234
+    rows[1]["amount"] = "1.234,5"
+    rows[2]["amount"] = markers.new()
+    return _upload_request(route, _json_rows(route, rows), "application/json")
+
+
 def _json_rows(route: UploadRoute, rows: list[dict]) -> bytes:
     return json.dumps({route.rows_key: rows}).encode()
 
@@ -314,6 +342,18 @@ def upload_cases(route: UploadRoute) -> list[CanaryCase]:
         ),
         CanaryCase(key, "broken_csv", lambda m: _broken_csv(route, m), rejected),
         CanaryCase(key, "multipart", lambda m: _multipart(route, m), rejected | OK),
+        CanaryCase(
+            key,
+            "semicolon_amounts",
+            lambda m: _semicolon_amounts(route, m),
+            rejected,
+        ),
+        CanaryCase(
+            key,
+            "json_number_amounts",
+            lambda m: _json_number_amounts(route, m),
+            rejected,
+        ),
         CanaryCase(
             key,
             "deep_error",
