@@ -59,19 +59,33 @@ def test_listed_names_match_package_exports():
     assert run_python(code) == []
 
 
-@pytest.mark.parametrize("function", ["dashboard", "portfolio"])
-def test_cold_start_skips_unused_powertools(function, encore_dir, biodiversity_dir):
+def loaded_at_cold_start(
+    function: str, names: tuple[str, ...], encore_dir: Path, biodiversity_dir: Path
+) -> object:
+    """Import a function's app in a fresh interpreter and list ``names`` loaded."""
     code = (
         "import json\n"
         "import app\n"
-        f"print(json.dumps([name for name in {LEFT_OUT!r} if name in sys.modules]))\n"
+        f"print(json.dumps([name for name in {names!r} if name in sys.modules]))\n"
     )
     env = {
         "PATH": "/usr/bin:/bin",
         "ENCORE_KB_DIR": str(encore_dir),
         "BIODIVERSITY_DATA_DIR": str(biodiversity_dir),
     }
-    loaded = run_python(code, LAYER_DIR, REPO_ROOT / "functions" / function, env=env)
+    return run_python(code, LAYER_DIR, REPO_ROOT / "functions" / function, env=env)
+
+
+@pytest.mark.parametrize("function", ["dashboard", "portfolio"])
+def test_cold_start_skips_unused_powertools(function, encore_dir, biodiversity_dir):
+    loaded = loaded_at_cold_start(function, LEFT_OUT, encore_dir, biodiversity_dir)
+    assert loaded == []
+
+
+def test_dashboard_cold_start_skips_email_parser(encore_dir, biodiversity_dir):
+    # Only requests with a body parse MIME parameters.
+    names = ("email.message", "email.parser", "email.utils")
+    loaded = loaded_at_cold_start("dashboard", names, encore_dir, biodiversity_dir)
     assert loaded == []
 
 
