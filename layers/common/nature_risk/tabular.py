@@ -452,7 +452,7 @@ def _separated_digits(sample: list[list[str]], position: int) -> bool:
     """Tell whether a column's sample cells are digits with "." and "," alone."""
     cells = [record[position] for record in sample if len(record) > position]
     cells = [cell for cell in cells if cell]
-    return bool(cells) and all(_DIGITS_AND_SEPARATORS.fullmatch(c) for c in cells)
+    return bool(cells) and all(_DIGITS_AND_SEPARATORS.fullmatch(cell) for cell in cells)
 
 
 def _read_csv_fast(
@@ -855,7 +855,7 @@ def _read_json(
     problems: list[Problem] = []
     key_names: dict[str, str] = {}
     known_names: dict[str, bool] = {}
-    # Keys whose float values are amounts, by key as sent.
+    # Whether each key, as sent, names an amount field.
     amount_names: dict[str, bool] = {}
     for index, record in enumerate(records):
         if not isinstance(record, dict):
@@ -880,6 +880,7 @@ def _read_json(
             if known is None:
                 known = _match_column([name], known_fields) is not None
                 known_names[name] = known
+                amount_names[name] = _match_column([name], amount_fields) is not None
             located = f"{prefix}[{index}].{name}" if known else f"{prefix}[{index}]"
             where = "" if known else f"unknown field (key {position} of the object): "
             if name in seen:
@@ -899,13 +900,8 @@ def _read_json(
             elif isinstance(value, int | float) and not isinstance(value, bool):
                 # Numbers become text, so they take the same parsing path as CSV.
                 cell = str(value)
-                if isinstance(value, float):
-                    is_amount = amount_names.get(name)
-                    if is_amount is None:
-                        is_amount = _match_column([name], amount_fields) is not None
-                        amount_names[name] = is_amount
-                    if is_amount:
-                        cell = _exact_number_text(cell)
+                if isinstance(value, float) and amount_names[name]:
+                    cell = _exact_number_text(cell)
             else:  # true, false, an object or a list
                 problems.append(
                     Problem(
