@@ -245,8 +245,8 @@ def memory_summary(peaks: list[float], database_mb: list[float]) -> str:
         f"From {database_mb[-2]:,.0f} to {database_mb[-1]:,.0f} MB of database the "
         f"peak RSS changes by {growth:+.0f} MB (flat means less than "
         f"{FLAT_MB_PER_DATABASE_MB * added:.0f} MB, "
-        f"{FLAT_MB_PER_DATABASE_MB:.0%} of the added size), and the highest peak "
-        f"is {max(peaks):.0f} MB: this {verdict} the target of flat memory under "
+        f"{FLAT_MB_PER_DATABASE_MB:.0%} of the added size). The highest peak "
+        f"is {max(peaks):.0f} MB, so this {verdict} the target of flat memory under "
         f"{MEMORY_TARGET_MB} MB. The {database_mb[0]:,.0f} MB snapshot stays below "
         "one 8 MiB part, so its peak is lower.\n"
     )
