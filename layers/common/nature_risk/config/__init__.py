@@ -105,9 +105,10 @@ def _default(cls: type, name: str) -> Any:
     return cls.__dataclass_fields__[name].default
 
 
-# The RDS CA bundle the layer build downloads and checks (infra/fetch_rds_ca_bundle.py).
+# The RDS CA bundle in nature_risk/certs, which the layer build downloads and
+# checks (infra/fetch_rds_ca_bundle.py).
 DEFAULT_DB_CA_BUNDLE = (
-    Path(__file__).resolve().parent / "certs" / "rds-global-bundle.pem"
+    Path(__file__).resolve().parent.parent / "certs" / "rds-global-bundle.pem"
 )
 
 
