@@ -10,13 +10,12 @@ pack folder and the field or row at fault (``require_biodiversity``).
 """
 
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
-from dashboard_openapi import ApiModel, UploadBody, document_upload, responses
+from dashboard_openapi import UploadBody, document_upload, responses
 from dashboard_templates import register_template
 from dashboard_uploads import read_upload
 from nature_risk.api import json_body
 from nature_risk.config import InputLimits
 from nature_risk.knowledge_base import get_knowledge_base
-from pydantic import Field
 
 router = Router()
 
@@ -51,48 +50,6 @@ AGRICULTURE_TEMPLATE = (
     ("Example Farms Ltd", "wheat", "FR", "50000", "", "250000"),
     ("Example Farms Ltd", "soybeans", "BRA", "", "12000", "100000"),
 )
-
-
-class MiningAssetInput(ApiModel):
-    """One mining asset. Numbers may be sent as JSON numbers or strings."""
-
-    name: str | None = None
-    company: str | None = None
-    latitude: float | str = Field(description="Decimal degrees, WGS 84, -90 to 90.")
-    longitude: float | str = Field(description="Decimal degrees, WGS 84, -180 to 180.")
-    commodity: str | None = None
-    status: str | None = Field(None, description="operating, development or closed.")
-    amount: float | str | None = Field(None, description="Exposure, zero or more.")
-    country: str | None = Field(None, description="ISO 2, ISO 3 or an English name.")
-
-
-class MiningDashboardRequest(ApiModel):
-    """A mining portfolio sent as JSON."""
-
-    assets: list[MiningAssetInput]
-
-
-class AgricultureHoldingInput(ApiModel):
-    """One agricultural holding: production in tonnes or area in hectares."""
-
-    company: str | None = None
-    commodity: str = Field(description="A crop name, e.g. wheat, soybeans, cocoa.")
-    country: str = Field(description="ISO 2, ISO 3 or an English name.")
-    production_tonnes: float | str | None = None
-    area_hectares: float | str | None = None
-    amount: float | str | None = Field(None, description="Exposure, zero or more.")
-
-
-class AgricultureDashboardRequest(ApiModel):
-    """An agriculture portfolio sent as JSON."""
-
-    holdings: list[AgricultureHoldingInput]
-
-
-class FileUpload(ApiModel):
-    """A browser file upload: the CSV file in the field ``file``."""
-
-    file: bytes = Field(json_schema_extra={"format": "binary"})
 
 
 def _csv(rows: tuple[tuple[str, ...], ...]) -> bytes:
@@ -185,12 +142,12 @@ register_template("agriculture.csv", lambda: _csv(AGRICULTURE_TEMPLATE))
 document_upload(
     "POST",
     MINING_PATH,
-    UploadBody(MiningDashboardRequest, FileUpload, _csv(MINING_TEMPLATE).decode()),
+    UploadBody("MiningDashboardRequest", "FileUpload", _csv(MINING_TEMPLATE).decode()),
 )
 document_upload(
     "POST",
     AGRICULTURE_PATH,
     UploadBody(
-        AgricultureDashboardRequest, FileUpload, _csv(AGRICULTURE_TEMPLATE).decode()
+        "AgricultureDashboardRequest", "FileUpload", _csv(AGRICULTURE_TEMPLATE).decode()
     ),
 )

@@ -4,13 +4,17 @@ Powertools documents a request body only as one JSON model, but the dashboard
 routes read their body themselves in three media types. Each such route
 registers an ``UploadBody`` here, and ``openapi_document`` adds it to the
 operation as ``requestBody`` after Powertools has generated the rest.
+
+Models that only describe a body live in ``dashboard_schemas``, and routes
+refer to them by name. ``openapi_document`` adds their schemas to the
+document's components, so a cold start never builds their classes.
 """
 
 import json
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import aws_lambda_powertools.event_handler as event_handler
 from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolver
@@ -40,59 +44,45 @@ class ApiModel(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
 
-class ErrorProblem(ApiModel):
-    """One thing wrong with the request: where it is and why, never the value."""
-
-    reason: str
-    row: int | None = None
-    field: str | None = None
-
-
-class ErrorDetail(ApiModel):
-    """The failure: a stable code, a sentence and, for input errors, the problems."""
-
-    code: str
-    message: str
-    problems: list[ErrorProblem] | None = None
-    problems_truncated: bool | None = None
-    request_id: str | None = None
-
-
-class ErrorResponse(ApiModel):
-    """The body of every 4xx and 5xx response the function returns."""
-
-    error: ErrorDetail
-
-
 def responses(
-    success: type[BaseModel] | None,
+    success: type[BaseModel] | str | None,
     *errors: int,
     success_content: dict[str, Any] | None = None,
 ) -> dict[int, dict[str, Any]]:
     """Document a route's 200 body and its error statuses for Powertools.
 
-    Every route can return 422 (invalid parameters) and 500, so both are
-    always listed. ``success_content`` replaces the JSON model for other
-    media types.
+    ``success`` is the model the route returns, or the name of a model in
+    ``dashboard_schemas`` for a body the route writes itself. Every route can
+    return 422 (invalid parameters) and 500, so both are always listed.
+    ``success_content`` replaces the JSON model for other media types.
     """
-    content = success_content or {"application/json": {"model": success}}
+    content = success_content or {"application/json": _content(success)}
     documented: dict[int, dict[str, Any]] = {
         200: {"description": "Successful response", "content": content}
     }
     for status in sorted({*errors, 422, 500}):
         documented[status] = {
             "description": HTTPStatus(status).phrase,
-            "content": {"application/json": {"model": ErrorResponse}},
+            "content": {"application/json": _content("ErrorResponse")},
         }
     return documented
 
 
+def _content(model: type[BaseModel] | str | None) -> dict[str, Any]:
+    if isinstance(model, str):
+        return {"schema": {"$ref": _COMPONENT_REF.format(model=model)}}
+    return {"model": model}
+
+
 @dataclass(frozen=True, slots=True)
 class UploadBody:
-    """The three ways a dashboard route accepts a portfolio."""
+    """The three ways a dashboard route accepts a portfolio.
 
-    json_model: type[BaseModel]
-    form_model: type[BaseModel]
+    The two models are named by their class names in ``dashboard_schemas``.
+    """
+
+    json_model: str
+    form_model: str
     csv_example: str
 
 
@@ -104,12 +94,33 @@ def document_upload(method: str, path: str, body: UploadBody) -> None:
     _UPLOAD_BODIES[(method.lower(), path)] = body
 
 
-def _model_schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
-    schema = model.model_json_schema(ref_template=_COMPONENT_REF)
+def _add_schema(
+    model: type[BaseModel],
+    components: dict[str, Any],
+    mode: Literal["validation", "serialization"],
+) -> None:
+    schema = model.model_json_schema(ref_template=_COMPONENT_REF, mode=mode)
     for name, definition in schema.pop("$defs", {}).items():
         components.setdefault(name, definition)
     components.setdefault(model.__name__, schema)
-    return {"$ref": _COMPONENT_REF.format(model=model.__name__)}
+
+
+def _model_schema(name: str, components: dict[str, Any]) -> dict[str, Any]:
+    import dashboard_schemas
+
+    _add_schema(getattr(dashboard_schemas, name), components, "validation")
+    return {"$ref": _COMPONENT_REF.format(model=name)}
+
+
+def _add_response_schemas(paths: dict[str, Any], components: dict[str, Any]) -> None:
+    """Add the schema of every response model that ``responses`` named."""
+    # Imported here: the models only matter to the document (see the module's
+    # docstring), so the import stays out of every cold start.
+    import dashboard_schemas
+
+    for name in sorted(_references(paths) - components.keys()):
+        model = getattr(dashboard_schemas, name)
+        _add_schema(model, components, "serialization")
 
 
 def _request_body(body: UploadBody, components: dict[str, Any]) -> dict[str, Any]:
@@ -137,6 +148,7 @@ def openapi_document(app: APIGatewayHttpResolver) -> dict[str, Any]:
         )
     )
     components = document.setdefault("components", {}).setdefault("schemas", {})
+    _add_response_schemas(document.get("paths", {}), components)
     for (method, path), body in sorted(_UPLOAD_BODIES.items()):
         operation = document.get("paths", {}).get(path, {}).get(method)
         if operation is not None:

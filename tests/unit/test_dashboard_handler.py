@@ -298,12 +298,12 @@ CSV_TEXT = "name,code,amount\nNorthfield Farms,A_1_11_111,2500000\nMill,C_10_106
 
 
 def _dashboard(response: dict[str, Any], dashboard: ModuleType) -> dict[str, Any]:
-    import dashboard_natural_capital
+    import dashboard_schemas
 
     assert response["statusCode"] == 200, response["body"]
     body = _json(response)
     # The documented response model forbids extra fields, so drift fails here.
-    dashboard_natural_capital.NaturalCapitalDashboard.model_validate(body)
+    dashboard_schemas.NaturalCapitalDashboard.model_validate(body)
     return body
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from openapi_spec_validator import validate
@@ -11,6 +14,10 @@ from openapi_spec_validator import validate
 from infra.local.openapi import DOCUMENT_PATH, generate
 from tests.events import http_event, lambda_context
 from tests.functions import load_function
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+LAYER_DIR = REPO_ROOT / "layers" / "common"
+FUNCTION_DIR = REPO_ROOT / "functions" / "dashboard"
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +88,36 @@ def test_swagger_ui_embeds_request_bodies() -> None:
     assert response["statusCode"] == 200
     assert "multipart/form-data" in response["body"]
     assert "NaturalCapitalRequest" in response["body"]
+
+
+def test_every_reference_names_a_component(document: dict) -> None:
+    text = json.dumps(document)
+    names = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', text))
+
+    assert names
+    assert names <= set(document["components"]["schemas"])
+
+
+def test_cold_start_leaves_document_models_out(encore_dir, biodiversity_dir) -> None:
+    # The models in dashboard_schemas only describe bodies in the document.
+    code = (
+        "import sys\n"
+        f"sys.path[:0] = [{str(LAYER_DIR)!r}, {str(FUNCTION_DIR)!r}]\n"
+        "import app\n"
+        "print(*(name in sys.modules for name in ('dashboard_schemas', 'app')))\n"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "ENCORE_KB_DIR": str(encore_dir),
+        "BIODIVERSITY_DATA_DIR": str(biodiversity_dir),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO_ROOT,
+        env=env,
+    )
+
+    assert result.stdout.split() == ["False", "True"]
