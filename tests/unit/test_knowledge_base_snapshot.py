@@ -303,14 +303,15 @@ def test_snapshot_command_writes_file(tmp_path, release_copy, capsys):
     assert read_snapshot(path, release_copy).release.files
 
 
-def test_snapshot_read_skips_xlsx_reader(snapshot, release_copy):
+@pytest.mark.parametrize("module", ["openpyxl", "nature_risk.encore_ratings"])
+def test_snapshot_read_skips_parsers(snapshot, release_copy, module):
     code = (
         "import sys\n"
         "from pathlib import Path\n"
         "from nature_risk.knowledge_base_snapshot import read_snapshot\n"
         f"kb = read_snapshot(Path({str(snapshot)!r}), Path({str(release_copy)!r}))\n"
         "assert kb.crosswalks.gics()\n"
-        "print('openpyxl' in sys.modules)\n"
+        f"print({module!r} in sys.modules)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],

@@ -37,11 +37,6 @@ from nature_risk.encore_files import (
     find_file,
     read_source,
 )
-from nature_risk.encore_ratings import (
-    align_pressure_rows,
-    build_activities,
-    read_rating_file,
-)
 from nature_risk.isic import IsicCode, IsicIndex
 from nature_risk.knowledge_base_types import (
     RATING_INDEX,
@@ -228,6 +223,14 @@ def load_knowledge_base(folder: Path, release_name: str | None = None) -> Knowle
     overrides the name derived from the overview workbook or the folder.
     Raises ``KnowledgeBaseError`` on the first problem found.
     """
+    # Imported here because a cold start that reads the layer's snapshot does
+    # not need the rating file parser.
+    from nature_risk.encore_ratings import (
+        align_pressure_rows,
+        build_activities,
+        read_rating_file,
+    )
+
     folder = Path(folder)
     if not folder.is_dir():
         raise KnowledgeBaseError("release folder does not exist")
