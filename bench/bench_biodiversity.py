@@ -35,7 +35,7 @@ import time
 started = time.perf_counter()
 from pathlib import Path
 from nature_risk.biodiversity import load_biodiversity
-from nature_risk.config import BiodiversitySettings
+from nature_risk.config.biodiversity import BiodiversitySettings
 load_biodiversity(BiodiversitySettings(Path({folder!r})))
 print(time.perf_counter() - started)
 """

@@ -24,7 +24,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from nature_risk.config import DatabaseSettings, PortfolioLimits
+from nature_risk.config.database import DatabaseSettings, PortfolioLimits
 from nature_risk.storage import portfolios as repository
 from nature_risk.storage.db import Credentials, Database
 from nature_risk.storage.migrations import apply_migrations

@@ -12,7 +12,8 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from nature_risk.backup.job import backup_database_settings, run_job
-from nature_risk.config import BackupSettings, DatabaseSettings
+from nature_risk.config.backup import BackupSettings
+from nature_risk.config.database import DatabaseSettings
 from nature_risk.observability import get_logger, lambda_entry
 from nature_risk.storage.db import open_connection
 

@@ -21,12 +21,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler.api_gateway import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from nature_risk.api import create_resolver, json_body
-from nature_risk.config import (
-    ConfigurationError,
-    DatabaseSettings,
-    InputLimits,
-    PortfolioLimits,
-)
+from nature_risk.config import ConfigurationError, InputLimits
+from nature_risk.config.database import DatabaseSettings, PortfolioLimits
 from nature_risk.errors import (
     InputError,
     PayloadTooLarge,

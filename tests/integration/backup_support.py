@@ -17,7 +17,7 @@ import boto3
 import pg8000.native
 import pytest
 from nature_risk.backup.snapshot import SnapshotTarget
-from nature_risk.config import PortfolioLimits
+from nature_risk.config.database import PortfolioLimits
 from nature_risk.storage import portfolios as repository
 from nature_risk.storage.migrations import apply_migrations
 

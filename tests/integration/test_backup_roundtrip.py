@@ -14,7 +14,7 @@ from nature_risk.backup.manifest import manifest_key
 from nature_risk.backup.reader import list_snapshots, load_manifest
 from nature_risk.backup.restore import restore_snapshot
 from nature_risk.backup.snapshot import take_snapshot
-from nature_risk.config import BackupSettings
+from nature_risk.config.backup import BackupSettings
 from nature_risk.storage.migrations import apply_migrations, discover_migrations
 
 from tests.integration.backup_support import (  # noqa: F401 - fixtures

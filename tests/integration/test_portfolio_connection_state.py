@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from nature_risk.config import PortfolioLimits
+from nature_risk.config.database import PortfolioLimits
 from nature_risk.errors import NotFound
 from nature_risk.storage import portfolios as repository
 from nature_risk.storage.db import DatabaseFailure

@@ -15,7 +15,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from nature_risk.config import ConfigurationError, PortfolioLimits
+from nature_risk.config import ConfigurationError
+from nature_risk.config.database import PortfolioLimits
 from nature_risk.storage import portfolios as repository
 from nature_risk.storage.portfolios import PortfolioDraft, escaped_size
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import boto3
 import pg8000.native
 import pytest
-from nature_risk.config import DatabaseSettings, PortfolioLimits
+from nature_risk.config.database import DatabaseSettings, PortfolioLimits
 from nature_risk.errors import (
     Conflict,
     InputError,

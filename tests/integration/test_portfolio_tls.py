@@ -152,7 +152,7 @@ def test_default_pg8000_context_not_used(postgres: PostgresServer) -> None:
         ssl_context=True,
     )
     unverified.close()
-    from nature_risk.config import DatabaseSettings
+    from nature_risk.config.database import DatabaseSettings
     from nature_risk.storage.db import build_ssl_context
 
     context = build_ssl_context(

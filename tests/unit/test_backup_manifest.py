@@ -16,7 +16,8 @@ from nature_risk.backup.manifest import (
     manifest_key,
     snapshot_prefix,
 )
-from nature_risk.config import BackupSettings, ConfigurationError
+from nature_risk.config import ConfigurationError
+from nature_risk.config.backup import BackupSettings
 
 SNAPSHOT_ID = "20261203T023000Z"
 NOW = datetime.datetime(2026, 12, 5, 7, 8, 9, tzinfo=datetime.UTC)

@@ -10,7 +10,8 @@ from nature_risk.biodiversity import load_biodiversity
 from nature_risk.biodiversity.geometry import haversine_km
 from nature_risk.biodiversity.indicators import indicator_catalogue, point_indicators
 from nature_risk.biodiversity.packs import LayerPackError, load_pack, load_packs
-from nature_risk.config import BiodiversitySettings, ConfigurationError
+from nature_risk.config import ConfigurationError
+from nature_risk.config.biodiversity import BiodiversitySettings
 
 from tests.unit.biodiversity_support import load_data, write_pack
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 from nature_risk.biodiversity.results import MAX_LISTED_PROBLEMS, MAX_RESPONSE_BYTES
-from nature_risk.config import BiodiversityLimits
+from nature_risk.config.biodiversity import BiodiversityLimits
 
 from tests.events import csv_event, lambda_context
 from tests.functions import load_function

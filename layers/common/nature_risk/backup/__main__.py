@@ -37,7 +37,9 @@ from nature_risk.backup.reader import (
 )
 from nature_risk.backup.restore import RestoreOptions, restore_snapshot
 from nature_risk.backup.snapshot import take_snapshot
-from nature_risk.config import BackupSettings, ConfigurationError, DatabaseSettings
+from nature_risk.config import ConfigurationError
+from nature_risk.config.backup import BackupSettings
+from nature_risk.config.database import DatabaseSettings
 from nature_risk.errors import NatureRiskError
 from nature_risk.storage.db import (
     CertificateVerificationFailed,

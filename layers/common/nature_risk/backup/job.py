@@ -19,7 +19,9 @@ import pg8000.native
 from nature_risk.backup.manifest import snapshot_id_for
 from nature_risk.backup.reader import latest_complete_snapshot, verify_snapshot
 from nature_risk.backup.snapshot import SnapshotTarget, take_snapshot
-from nature_risk.config import BackupSettings, ConfigurationError, DatabaseSettings
+from nature_risk.config import ConfigurationError
+from nature_risk.config.backup import BackupSettings
+from nature_risk.config.database import DatabaseSettings
 
 VERIFY_ACTION = "verify"
 

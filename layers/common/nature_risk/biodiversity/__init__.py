@@ -33,7 +33,7 @@ from nature_risk.biodiversity.mining import (
     parse_mining_assets,
 )
 from nature_risk.biodiversity.packs import LayerPack, LayerPackError, load_packs
-from nature_risk.config import BiodiversitySettings
+from nature_risk.config.biodiversity import BiodiversitySettings
 from nature_risk.errors import ServiceUnavailable
 from nature_risk.observability import get_logger
 

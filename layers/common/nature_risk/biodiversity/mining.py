@@ -39,7 +39,8 @@ from nature_risk.biodiversity.tiers import (
     TierDecision,
     mining_tier,
 )
-from nature_risk.config import BiodiversityLimits, InputLimits
+from nature_risk.config import InputLimits
+from nature_risk.config.biodiversity import BiodiversityLimits
 from nature_risk.errors import Problem
 from nature_risk.tabular import Table, find_column, read_table, require_records
 

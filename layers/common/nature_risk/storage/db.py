@@ -34,7 +34,7 @@ from typing import Any
 import pg8000.native
 from aws_lambda_powertools import Logger
 
-from nature_risk.config import DatabaseSettings
+from nature_risk.config.database import DatabaseSettings
 from nature_risk.errors import Conflict, NatureRiskError, ServiceUnavailable
 from nature_risk.observability import get_logger
 

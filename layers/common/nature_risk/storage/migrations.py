@@ -145,7 +145,7 @@ def apply_migrations(
 
 def main() -> None:
     """Apply the migrations to the database the ``DB_*`` variables name."""
-    from nature_risk.config import DatabaseSettings
+    from nature_risk.config.database import DatabaseSettings
     from nature_risk.storage.db import open_connection
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")

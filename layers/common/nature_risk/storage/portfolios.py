@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 import pg8000.native
 
-from nature_risk.config import PortfolioLimits
+from nature_risk.config.database import PortfolioLimits
 from nature_risk.errors import (
     Conflict,
     InputError,
