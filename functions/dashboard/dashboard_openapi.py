@@ -11,10 +11,9 @@ document's components, so a cold start never builds their classes.
 """
 
 import json
-from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import aws_lambda_powertools.event_handler as event_handler
 from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolver
@@ -74,8 +73,7 @@ def _content(model: type[BaseModel] | str | None) -> dict[str, Any]:
     return {"model": model}
 
 
-@dataclass(frozen=True, slots=True)
-class UploadBody:
+class UploadBody(NamedTuple):
     """The three ways a dashboard route accepts a portfolio.
 
     The two models are named by their class names in ``dashboard_schemas``.

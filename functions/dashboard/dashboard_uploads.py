@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from nature_risk.config import InputLimits
@@ -28,8 +28,7 @@ MULTIPART = "multipart/form-data"
 ACCEPTED_MEDIA_TYPES = (JSON, CSV, MULTIPART)
 
 
-@dataclass(frozen=True, slots=True)
-class Upload:
+class Upload(NamedTuple):
     """A portfolio upload: the decoded body and its full Content-Type value.
 
     The Content-Type keeps its parameters, because a multipart body needs its

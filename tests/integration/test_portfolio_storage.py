@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import threading
 import uuid
@@ -64,7 +63,7 @@ def settings_for(server: PostgresServer, **overrides: object) -> DatabaseSetting
         secret_arn="unused",
         ca_bundle=server.ca_file,
     )
-    return dataclasses.replace(settings, **overrides)
+    return settings._replace(**overrides)
 
 
 def database_for(server: PostgresServer, **overrides: object) -> Database:

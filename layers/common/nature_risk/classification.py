@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from nature_risk.encore_files import clean_text
 from nature_risk.isic import IsicCode, parse_unique_code
@@ -51,8 +52,7 @@ _DIGITS = re.compile(r"([A-U]?)(\d{1,4})", re.ASCII)
 _SECTION = re.compile(r"[A-U]", re.ASCII)
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
+class Reading(NamedTuple):
     """One interpretation of a code: its scheme, level, canonical code, activities.
 
     ``zeros_restored`` is True when the reading adds zeros the text lacks.
@@ -75,8 +75,7 @@ class Reading:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Resolution:
+class Resolution(NamedTuple):
     """The outcome of resolving one distinct code.
 
     ``status`` is ``matched``, ``ambiguous`` or ``unmatched``. A match carries
@@ -384,8 +383,8 @@ class Classifier:
 
 
 # Unmatched resolutions carry only a reason, so one instance per reason is
-# shared. Frozen dataclasses are slow to create, and a portfolio of junk codes
-# would otherwise create one per distinct code.
+# shared, where a portfolio of junk codes would otherwise create one per
+# distinct code.
 _UNMATCHED = {reason: Resolution(UNMATCHED, reason=reason) for reason in REASONS}
 
 

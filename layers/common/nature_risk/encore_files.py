@@ -11,8 +11,8 @@ import csv
 import hashlib
 import io
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 ENCORE_FILES_DIR = "ENCORE files"
 CROSSWALK_DIR = "Crosswalk tables"
@@ -58,8 +58,7 @@ def header_key(value: str) -> str:
     return re.sub(r"[^a-z0-9]", "", value.casefold())
 
 
-@dataclass(frozen=True, slots=True)
-class SourceFile:
+class SourceFile(NamedTuple):
     """One file of the release: its path relative to the folder, bytes and hash."""
 
     relative_path: str

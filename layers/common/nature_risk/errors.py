@@ -6,11 +6,10 @@ a value the caller sent, because messages reach logs as well as responses.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
+class Problem(NamedTuple):
     """One thing wrong with the input: where it is and why, without the value."""
 
     reason: str
@@ -18,7 +17,8 @@ class Problem:
     field: str | None = None
 
     def to_dict(self) -> dict[str, object]:
-        return {key: value for key, value in asdict(self).items() if value is not None}
+        fields = self._asdict().items()
+        return {key: value for key, value in fields if value is not None}
 
 
 class NatureRiskError(Exception):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 LEVELS = ("section", "division", "group", "class")
 
@@ -19,8 +19,7 @@ LEVELS = ("section", "division", "group", "class")
 UNIQUE_CODE = re.compile(r"([A-U])_(\d{1,2})_(\d{1,3})(?:_(\d{1,4}))?", re.ASCII)
 
 
-@dataclass(frozen=True, slots=True)
-class IsicCode:
+class IsicCode(NamedTuple):
     """An ISIC Rev.4 code split into its zero-padded levels (None below its level)."""
 
     section: str | None

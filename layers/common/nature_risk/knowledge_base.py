@@ -19,6 +19,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -77,8 +78,7 @@ _OVERVIEW_VERSION = re.compile(r"Version:\s*([A-Za-z]+\s+\d{4})")
 _logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class Release:
+class Release(NamedTuple):
     """The loaded release: its name, the source of that name, and file hashes.
 
     ``name_source`` is ``configured`` (ENCORE_RELEASE_NAME), ``overview``

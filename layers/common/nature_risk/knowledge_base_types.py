@@ -1,11 +1,10 @@
 """Records of the ENCORE knowledge base: ratings, activities, services, pressures.
 
-``nature_risk.knowledge_base`` re-exports every name here.
+``nature_risk.knowledge_base`` re-exports every name here. The records are
+named tuples, for the cold start (see ``nature_risk``).
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass
+from typing import NamedTuple
 
 RATINGS: tuple[str, ...] = ("VH", "H", "M", "L", "VL", "ND", "N/A")
 """Materiality ratings, highest first. ND is no data, N/A is no link."""
@@ -16,8 +15,7 @@ SCORES: tuple[float | None, ...] = (5.0, 4.0, 3.0, 2.0, 1.0, None, None)
 """Numeric score of each rating in ``RATINGS`` order: VH=5 down to VL=1."""
 
 
-@dataclass(frozen=True, slots=True)
-class Activity:
+class Activity(NamedTuple):
     """One ENCORE economic activity (a row of the rating files).
 
     ``activity_id`` is the code a holding may use to select exactly this row.
@@ -53,16 +51,14 @@ class Activity:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class SubService:
+class SubService(NamedTuple):
     """A Level-2 ecosystem service under a rated (Level-1) service."""
 
     name: str
     definition: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class EcosystemService:
+class EcosystemService(NamedTuple):
     """A rated ecosystem service (a column of the dependency ratings file).
 
     ``definition`` is None when the definitions file defines the service only
@@ -75,16 +71,14 @@ class EcosystemService:
     sub_services: tuple[SubService, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Pressure:
+class Pressure(NamedTuple):
     """A rated pressure on nature (a column of the pressure ratings file)."""
 
     name: str
     definition: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class ExplanatoryNote:
+class ExplanatoryNote(NamedTuple):
     """A note from the release's explanatory notes file."""
 
     number: str

@@ -11,8 +11,7 @@ unmatched list is built per holding, and it is capped.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 import pandas as pd
@@ -40,8 +39,7 @@ class HoldingsLike(Protocol):
     currency: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class DashboardOptions:
+class DashboardOptions(NamedTuple):
     """Choices a caller makes for one dashboard.
 
     ``exclude_water_supply`` drops the Water supply service, as the release's

@@ -9,7 +9,6 @@ the newest complete snapshot instead.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -59,9 +58,7 @@ def backup_database_settings(
 ) -> DatabaseSettings:
     """Return ``database`` with the longer statement timeout a whole-table
     COPY needs."""
-    return dataclasses.replace(
-        database, statement_timeout_ms=backup.statement_timeout_ms
-    )
+    return database._replace(statement_timeout_ms=backup.statement_timeout_ms)
 
 
 def run_job(

@@ -6,22 +6,19 @@ and of the ENCORE release, which the dashboard and portfolio functions share.
 The area modules are ``database`` (PostgreSQL and saved portfolios),
 ``backup`` (database snapshots) and ``biodiversity`` (biodiversity data and
 dashboard limits). Only the functions that use an area import its module, so
-the cold starts of the other functions do not build its classes. Creating a
-dataclass compiles its generated methods, which takes time in every process
-that imports the module.
+the cold starts of the other functions do not build its classes.
 
-Each area has a frozen settings class with a ``from_env`` constructor. A bad
-value raises ``ConfigurationError`` naming the variable, at start-up. Add a
-new area's settings as a new module here.
+Each area has a settings class, a named tuple (see ``nature_risk``), with a
+``from_env`` constructor. A bad value raises ``ConfigurationError`` naming
+the variable, at start-up. Add a new area's settings as a new module here.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class ConfigurationError(RuntimeError):
@@ -86,8 +83,7 @@ def env_dir(name: str, env: Mapping[str, str] | None = None) -> Path:
     return path
 
 
-@dataclass(frozen=True, slots=True)
-class InputLimits:
+class InputLimits(NamedTuple):
     """Limits on one uploaded portfolio."""
 
     max_body_bytes: int = 4 * 1024 * 1024
@@ -110,14 +106,13 @@ class InputLimits:
         )
 
 
-def _default(cls: type, name: str) -> Any:
-    # With slots=True a field's default is not a class attribute, so
-    # ``cls.name`` would return the slot descriptor instead of the value.
-    return cls.__dataclass_fields__[name].default
+def _default(cls: Any, name: str) -> Any:
+    # A named tuple's field is a descriptor on the class, so ``cls.name`` would
+    # return the descriptor instead of the default value.
+    return cls._field_defaults[name]
 
 
-@dataclass(frozen=True, slots=True)
-class KnowledgeBaseSettings:
+class KnowledgeBaseSettings(NamedTuple):
     """Location of the ENCORE release, an optional name and an optional snapshot.
 
     ``snapshot`` names a file written by ``nature_risk.knowledge_base_snapshot``

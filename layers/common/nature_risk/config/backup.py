@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from nature_risk.config import (
     ConfigurationError,
@@ -14,8 +14,7 @@ from nature_risk.config import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class BackupSettings:
+class BackupSettings(NamedTuple):
     """Destination and encoding settings of database snapshots.
 
     ``kms_key_arn`` is required to take a snapshot and unused by verify and

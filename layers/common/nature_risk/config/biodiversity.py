@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from nature_risk.config import (
     ConfigurationError,
@@ -15,8 +15,7 @@ from nature_risk.config import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class BiodiversitySettings:
+class BiodiversitySettings(NamedTuple):
     """Locations of the biodiversity data and layer packs, and their distances."""
 
     data_dir: Path
@@ -46,8 +45,7 @@ class BiodiversitySettings:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class BiodiversityLimits:
+class BiodiversityLimits(NamedTuple):
     """Row limits of the mining and agriculture dashboards.
 
     Both are sized so that the dashboard fits in one Lambda response (6 MB)

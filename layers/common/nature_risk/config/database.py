@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from nature_risk.config import (
     ConfigurationError,
@@ -22,8 +22,7 @@ DEFAULT_DB_CA_BUNDLE = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class DatabaseSettings:
+class DatabaseSettings(NamedTuple):
     """Location of the PostgreSQL database and how to authenticate over TLS.
 
     Credentials come from the Secrets Manager secret ``DB_SECRET_ARN`` (the
@@ -83,8 +82,7 @@ class DatabaseSettings:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class PortfolioLimits:
+class PortfolioLimits(NamedTuple):
     """Limits on saved portfolios, per user and per portfolio."""
 
     max_portfolios_per_user: int = 100
