@@ -201,6 +201,11 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("Stopped.")
     finally:
+        # A second signal would raise inside the cleanup and leave the state
+        # folder behind, or PostgreSQL running. Killing the process group of
+        # `make run` sends one, because make also sends SIGTERM to its recipe.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         server.server_close()
         if backends is not None:
             backends.stop(keep_postgres_log=postgres_log)

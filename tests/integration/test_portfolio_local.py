@@ -277,6 +277,23 @@ def test_two_runs_then_signals_stop(run_environment) -> None:
         first.kill()
 
 
+def test_second_sigterm_keeps_cleanup(run_environment) -> None:
+    # make forwards SIGTERM to its recipe, so killing the process group of
+    # `make run` signals the run twice, the second time while it cleans up.
+    run = LocalRun(run_environment, ignore_sigint=False)
+    try:
+        run.process.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        assert run.stop(signal.SIGTERM) == 0
+        assert not port_accepts(run.postgres_port)
+        assert not run.state_dir.exists()
+        kept_log = run.state_dir.with_name(f"{run.state_dir.name}-postgres.log")
+        assert "database system is shut down" in kept_log.read_text()
+        kept_log.unlink()
+    finally:
+        run.kill()
+
+
 def test_broken_release_stops_start(run_environment, tmp_path: Path) -> None:
     run_environment["ENCORE_KB_DIR"] = str(tmp_path)
     result = subprocess.run(
