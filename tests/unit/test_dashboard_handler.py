@@ -492,6 +492,28 @@ def test_dashboard_empty_body_is_400(dashboard: ModuleType) -> None:
     assert response["statusCode"] == 400
 
 
+@pytest.mark.parametrize(
+    ("event", "status"),
+    [
+        (csv_event(PATH, "name,code,amount\nA,0111,abc\n"), 400),
+        (csv_event(PATH, "<holdings/>", content_type="application/xml"), 415),
+        (csv_event(PATH, CSV_TEXT, query={"exclude_water_supply": "perhaps"}), 422),
+        (http_event("GET", "/reference/nothing-here"), 404),
+    ],
+)
+def test_error_body_matches_document(
+    dashboard: ModuleType, event: dict[str, Any], status: int
+) -> None:
+    import dashboard_schemas
+
+    response = _call(dashboard, event)
+
+    assert response["statusCode"] == status
+    # ErrorDetail accepts unknown keys, so the keys are checked against it too.
+    error = dashboard_schemas.ErrorResponse.model_validate(_json(response)).error
+    assert set(_json(response)["error"]) <= set(type(error).model_fields)
+
+
 def test_natural_capital_template(dashboard: ModuleType) -> None:
     event = http_event(
         "GET",
