@@ -5,9 +5,9 @@ what no function uses (see ``nature_risk.deferred_imports``).
 
 The immutable records that every cold start defines (settings,
 knowledge-base records, ISIC codes, code resolutions, input problems) are
-named tuples, because
-Python 3.13 builds a named tuple class about six times faster than a frozen
-dataclass, whose generated methods it compiles.
+named tuples. Python 3.13 compiles the generated methods of a dataclass when
+it builds the class: a frozen dataclass with a dozen fields took about 1.3 ms
+on the bench machine, and a named tuple class about 0.2 ms.
 """
 
 from nature_risk.deferred_imports import defer_powertools_packages
