@@ -398,7 +398,7 @@ def run() -> str:
         "| the snapshot set-up, then one `POST /dashboards/natural-capital` with "
         "`examples/portfolio.csv` (no target) | "
         f"{cold['first request'] * 1000:.0f} |\n\n"
-        f"Ratio to the bare imports {ratio:.2f}, target at most "
+        f"Ratio to the bare imports {ratio:.3f}, target at most "
         f"{COLD_START_TARGET}: {verdict}. Ratio to the imports with the parts a "
         f"handler uses: {used_ratio:.2f}. Reading the release folder instead of "
         f"the snapshot: {folder_ratio:.2f} to the bare imports. The ratio of each "
