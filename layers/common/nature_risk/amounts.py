@@ -62,25 +62,26 @@ _SYMBOLS = "€$£¥₹₽₩₺₪₫¢"
 # A currency symbol, optionally after up to three letters (US$, R$), or three
 # letters, which must then be an ISO 4217 code in any case (EUR, eur).
 _CURRENCY = rf"[A-Za-z]{{0,3}}[{_SYMBOLS}]|[A-Za-z]{{3}}"
+# Patterns named *_PATTERN read amounts written with a currency, group spaces
+# or a dash, which plain numbers never need. re's functions compile them on
+# first use and cache them, which takes about 2.5 ms out of a cold start.
+
 # Applied once group characters are removed. The groups mark the ways to
 # write a negative amount: a sign, parentheses or a trailing minus.
-_AMOUNT = re.compile(
+_AMOUNT_PATTERN = (
     rf"(?P<open>\()?(?P<sign>[-−+])?(?P<prefix>{_CURRENCY})?(?P<sign_after>[-−+])?"
     rf"(?P<number>[\d.,]*\d[\d.,]*|[\d.,]*[.,]\d*)"
-    rf"(?P<suffix>{_CURRENCY})?(?P<trailing>-)?(?P<close>\))?",
-    re.ASCII,
+    rf"(?P<suffix>{_CURRENCY})?(?P<trailing>-)?(?P<close>\))?"
 )
-_DASH = re.compile(
-    rf"\(?(?P<prefix>{_CURRENCY})?[-–—](?P<suffix>{_CURRENCY})?\)?", re.ASCII
-)
+_DASH_PATTERN = rf"\(?(?P<prefix>{_CURRENCY})?[-–—](?P<suffix>{_CURRENCY})?\)?"
 # A space of any kind (no-break and thin spaces among them) except a line
 # break, because a quoted cell "1\n234" is two lines, not a grouped 1234.
 _SPACE = r"[^\S\n\r\v\f\x1c-\x1f\x85\u2028\u2029]"
 # Spaces, no-break spaces, thin spaces and apostrophes group thousands.
-_GROUP_CHARS = re.compile(rf"(?:{_SPACE}|['’])+")
+_GROUP_CHARS_PATTERN = rf"(?:{_SPACE}|['’])+"
 # A group character between digits must be followed by exactly three digits,
 # so ``12 34`` is rejected while ``1234 EUR`` is not.
-_BAD_GROUP = re.compile(rf"[0-9](?:{_SPACE}|['’])+(?=[0-9])(?![0-9]{{3}}(?:[^0-9]|$))")
+_BAD_GROUP_PATTERN = rf"[0-9](?:{_SPACE}|['’])+(?=[0-9])(?![0-9]{{3}}(?:[^0-9]|$))"
 _GROUPED = {
     ",": re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d*)?", re.ASCII),
     ".": re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d*)?", re.ASCII),
@@ -316,13 +317,13 @@ def _parse_one(text: str) -> _Reading:
         return _Reading(_OK, float(text))
     if _COMMA_FLOAT_LITERAL.fullmatch(text):
         return _Reading(_OK, float(text.replace(",", ".")))
-    if _BAD_GROUP.search(text):
+    if re.search(_BAD_GROUP_PATTERN, text):
         return _INVALID_READING
-    compact = _GROUP_CHARS.sub("", text)
-    dash = _DASH.fullmatch(compact)
+    compact = re.sub(_GROUP_CHARS_PATTERN, "", text)
+    dash = re.fullmatch(_DASH_PATTERN, compact, re.ASCII)
     if dash and _is_currency(dash["prefix"]) and _is_currency(dash["suffix"]):
         return _Reading(_OK, 0.0)
-    match = _AMOUNT.fullmatch(compact)
+    match = re.fullmatch(_AMOUNT_PATTERN, compact, re.ASCII)
     if match is None or (match["open"] is None) != (match["close"] is None):
         return _INVALID_READING
     if not (_is_currency(match["prefix"]) and _is_currency(match["suffix"])):
@@ -692,7 +693,7 @@ SYMBOL_CODES: dict[str, frozenset[str]] = {
     "NT$": frozenset({"TWD"}),
     "MX$": frozenset({"MXN"}),
 }
-_CURRENCY_TOKEN = re.compile(
+_CURRENCY_TOKEN_PATTERN = (
     rf"[A-Za-z]{{0,3}}[{_SYMBOLS}]|(?<![A-Za-z])[A-Za-z]{{3}}(?![A-Za-z])"
 )
 # Characters that can start a currency token. The letter e alone is left out
@@ -712,7 +713,7 @@ REASON_MIXED_CURRENCY = (
 
 def _token_codes(text: str) -> frozenset[str] | None:
     """Return the ISO codes the currency written in an amount may be, or None."""
-    match = _CURRENCY_TOKEN.search(text)
+    match = re.search(_CURRENCY_TOKEN_PATTERN, text)
     if match is None:
         return None
     token = match.group(0)
