@@ -69,12 +69,13 @@ __all__ = [
 LICENCE = "CC BY-SA 4.0"
 LICENCE_URL = "https://creativecommons.org/licenses/by-sa/4.0/"
 
-_MONTH_YEAR = re.compile(
+# Only reading a release folder needs these, so re's functions compile them on
+# first use, and a cold start that reads the snapshot never does.
+_MONTH_YEAR_PATTERN = (
     r"\b(January|February|March|April|May|June|July|August|September|October|"
-    r"November|December)\s+(\d{4})\b",
-    re.IGNORECASE,
+    r"November|December)\s+(\d{4})\b"
 )
-_OVERVIEW_VERSION = re.compile(r"Version:\s*([A-Za-z]+\s+\d{4})")
+_OVERVIEW_VERSION_PATTERN = r"Version:\s*([A-Za-z]+\s+\d{4})"
 _logger = logging.getLogger(__name__)
 
 
@@ -162,7 +163,7 @@ def _overview_version(source: SourceFile) -> str | None:
         raise KnowledgeBaseError(
             "is not a readable xlsx workbook", file=source.relative_path
         ) from None
-    match = _OVERVIEW_VERSION.search(strings)
+    match = re.search(_OVERVIEW_VERSION_PATTERN, strings)
     return clean_text(match.group(1)) if match else None
 
 
@@ -171,13 +172,13 @@ def _release_identity(
 ) -> tuple[str, str | None, str]:
     """Return (name, version, name_source) for the release."""
     if configured:
-        match = _MONTH_YEAR.search(configured)
+        match = re.search(_MONTH_YEAR_PATTERN, configured, re.IGNORECASE)
         return configured, match.group(0) if match else configured, "configured"
     if overview is not None:
         version = _overview_version(overview)
         if version:
             return f"ENCORE knowledge base, version {version}", version, "overview"
-    match = _MONTH_YEAR.search(folder.name)
+    match = re.search(_MONTH_YEAR_PATTERN, folder.name, re.IGNORECASE)
     if match:
         return clean_text(folder.name), match.group(0), "folder"
     return "ENCORE knowledge base (version not stated)", None, "none"
