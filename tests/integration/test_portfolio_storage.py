@@ -689,8 +689,8 @@ def test_migrations_command_uses_settings(
     database_secret: str, scratch_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DB_NAME", scratch_database)
-    migrations.main()
-    migrations.main()
+    assert migrations.main() == 0
+    assert migrations.main() == 0
     database = Database(DatabaseSettings.from_env())
     with database.transaction() as connection:
         versions = connection.run("SELECT version FROM schema_migrations")

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import boto3
+import botocore.exceptions
 import pg8000.native
 
 from nature_risk.backup.errors import BackupError
@@ -289,6 +290,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (NatureRiskError, ConfigurationError) as error:
         message = error.message if isinstance(error, NatureRiskError) else str(error)
         sys.stderr.write(f"ERROR: {message}\n")
+        return 1
+    except botocore.exceptions.ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "unknown")
+        sys.stderr.write(f"ERROR: S3 rejected the request ({code})\n")
+        return 1
+    except botocore.exceptions.BotoCoreError as error:
+        # Raised before S3 responds: no credentials, no region or no connection.
+        sys.stderr.write(f"ERROR: the S3 request failed before S3 responded: {error}\n")
         return 1
     except pg8000.native.DatabaseError as error:
         # The server's message can quote a row's values, so only the SQLSTATE

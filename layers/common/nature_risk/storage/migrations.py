@@ -143,14 +143,27 @@ def apply_migrations(
     return applied_now
 
 
-def main() -> None:
-    """Apply the migrations to the database the ``DB_*`` variables name."""
+def main() -> int:
+    """Apply the migrations to the database the ``DB_*`` variables name.
+
+    Returns the process exit status. A missing setting or a failed connection
+    is reported on one line, without a traceback.
+    """
+    from nature_risk.config import ConfigurationError
     from nature_risk.config.database import DatabaseSettings
+    from nature_risk.errors import NatureRiskError
     from nature_risk.storage.db import open_connection
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    settings = DatabaseSettings.from_env()
-    connection = open_connection(settings)
+    try:
+        settings = DatabaseSettings.from_env()
+        connection = open_connection(settings)
+    except ConfigurationError as error:
+        sys.stderr.write(f"ERROR: {error}\n")
+        return 1
+    except NatureRiskError as error:
+        sys.stderr.write(f"ERROR: {error.message}\n")
+        return 1
     try:
         applied = apply_migrations(
             connection, settings.migrations_dir or DEFAULT_MIGRATIONS_DIR
@@ -159,7 +172,8 @@ def main() -> None:
         connection.close()
     # The versions are numbers from file names, never user input.
     sys.stdout.write(f"Applied {len(applied)} migrations: {applied}\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
