@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import boto3
 import pytest
 from moto import mock_aws
 from nature_risk.backup.__main__ import main as backup_main
@@ -37,8 +38,11 @@ def test_backup_without_credentials_is_one_line(
 ) -> None:
     for name in AWS_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    # No credential file and no instance metadata, so botocore stops before
-    # it sends anything.
+    # A fresh default session, no credential file and no instance metadata,
+    # so botocore stops before it connects. Should it find credentials all
+    # the same, the endpoint is a closed local port.
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("BOTO_CONFIG", str(tmp_path / "none"))
@@ -59,6 +63,7 @@ def test_backup_without_credentials_is_one_line(
 def test_backup_missing_bucket_is_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
