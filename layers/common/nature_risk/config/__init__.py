@@ -63,6 +63,21 @@ def env_int(
     return value
 
 
+def env_int_field(
+    settings: Any,
+    field: str,
+    name: str,
+    *,
+    minimum: int = 1,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    """Read the whole number ``name`` into ``field``, whose default applies if unset."""
+    # A named tuple's field is a descriptor on the class, so its default is
+    # read from ``_field_defaults``.
+    default = settings._field_defaults[field]
+    return env_int(name, default, minimum=minimum, env=env)
+
+
 def env_bool(name: str, default: bool, env: Mapping[str, str] | None = None) -> bool:
     """Read true/false (also 1/0, yes/no)."""
     raw = (env if env is not None else os.environ).get(name, "").strip().lower()
@@ -95,21 +110,15 @@ class InputLimits(NamedTuple):
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> InputLimits:
         return cls(
-            max_body_bytes=env_int(
-                "MAX_BODY_BYTES", _default(cls, "max_body_bytes"), env=env
+            max_body_bytes=env_int_field(
+                cls, "max_body_bytes", "MAX_BODY_BYTES", env=env
             ),
-            max_rows=env_int("MAX_ROWS", _default(cls, "max_rows"), env=env),
-            max_row_errors=env_int(
-                "MAX_ROW_ERRORS", _default(cls, "max_row_errors"), env=env
+            max_rows=env_int_field(cls, "max_rows", "MAX_ROWS", env=env),
+            max_row_errors=env_int_field(
+                cls, "max_row_errors", "MAX_ROW_ERRORS", env=env
             ),
-            max_columns=env_int("MAX_COLUMNS", _default(cls, "max_columns"), env=env),
+            max_columns=env_int_field(cls, "max_columns", "MAX_COLUMNS", env=env),
         )
-
-
-def _default(cls: Any, name: str) -> Any:
-    # A named tuple's field is a descriptor on the class, so ``cls.name`` would
-    # return the descriptor instead of the default value.
-    return cls._field_defaults[name]
 
 
 class KnowledgeBaseSettings(NamedTuple):

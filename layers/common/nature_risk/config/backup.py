@@ -5,13 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from nature_risk.config import (
-    ConfigurationError,
-    _default,
-    env_int,
-    env_optional,
-    env_str,
-)
+from nature_risk.config import ConfigurationError, env_int_field, env_optional, env_str
 
 
 class BackupSettings(NamedTuple):
@@ -36,11 +30,8 @@ class BackupSettings(NamedTuple):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BackupSettings:
-        level = env_int(
-            "BACKUP_COMPRESSION_LEVEL",
-            _default(cls, "compression_level"),
-            minimum=1,
-            env=env,
+        level = env_int_field(
+            cls, "compression_level", "BACKUP_COMPRESSION_LEVEL", minimum=1, env=env
         )
         if level > 9:
             raise ConfigurationError("BACKUP_COMPRESSION_LEVEL must be at most 9")
@@ -48,16 +39,11 @@ class BackupSettings(NamedTuple):
             bucket=env_str("BACKUP_BUCKET", env=env),
             kms_key_arn=env_optional("BACKUP_KMS_KEY_ARN", env=env),
             # S3 rejects multipart parts below 5 MiB, except the last one.
-            part_size_mib=env_int(
-                "BACKUP_PART_SIZE_MIB",
-                _default(cls, "part_size_mib"),
-                minimum=5,
-                env=env,
+            part_size_mib=env_int_field(
+                cls, "part_size_mib", "BACKUP_PART_SIZE_MIB", minimum=5, env=env
             ),
             compression_level=level,
-            statement_timeout_ms=env_int(
-                "BACKUP_STATEMENT_TIMEOUT_MS",
-                _default(cls, "statement_timeout_ms"),
-                env=env,
+            statement_timeout_ms=env_int_field(
+                cls, "statement_timeout_ms", "BACKUP_STATEMENT_TIMEOUT_MS", env=env
             ),
         )

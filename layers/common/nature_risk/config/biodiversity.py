@@ -6,13 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-from nature_risk.config import (
-    ConfigurationError,
-    _default,
-    env_dir,
-    env_int,
-    env_optional,
-)
+from nature_risk.config import ConfigurationError, env_dir, env_int_field, env_optional
 
 
 class BiodiversitySettings(NamedTuple):
@@ -33,12 +27,13 @@ class BiodiversitySettings(NamedTuple):
         return cls(
             data_dir=env_dir("BIODIVERSITY_DATA_DIR", env=env),
             packs_dir=Path(packs) if packs else None,
-            radius_km=env_int(
-                "BIODIVERSITY_RADIUS_KM", _default(cls, "radius_km"), env=env
+            radius_km=env_int_field(
+                cls, "radius_km", "BIODIVERSITY_RADIUS_KM", env=env
             ),
-            coastal_fallback_km=env_int(
+            coastal_fallback_km=env_int_field(
+                cls,
+                "coastal_fallback_km",
                 "BIODIVERSITY_COASTAL_FALLBACK_KM",
-                _default(cls, "coastal_fallback_km"),
                 minimum=0,
                 env=env,
             ),
@@ -59,12 +54,10 @@ class BiodiversityLimits(NamedTuple):
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BiodiversityLimits:
         return cls(
-            max_mining_assets=env_int(
-                "MAX_MINING_ASSETS", _default(cls, "max_mining_assets"), env=env
+            max_mining_assets=env_int_field(
+                cls, "max_mining_assets", "MAX_MINING_ASSETS", env=env
             ),
-            max_agriculture_holdings=env_int(
-                "MAX_AGRICULTURE_HOLDINGS",
-                _default(cls, "max_agriculture_holdings"),
-                env=env,
+            max_agriculture_holdings=env_int_field(
+                cls, "max_agriculture_holdings", "MAX_AGRICULTURE_HOLDINGS", env=env
             ),
         )

@@ -8,9 +8,8 @@ from typing import NamedTuple
 
 from nature_risk.config import (
     ConfigurationError,
-    _default,
     env_bool,
-    env_int,
+    env_int_field,
     env_optional,
     env_str,
 )
@@ -56,25 +55,22 @@ class DatabaseSettings(NamedTuple):
         return cls(
             host=env_str("DB_HOST", env=env),
             name=env_str("DB_NAME", env=env),
-            port=env_int("DB_PORT", _default(cls, "port"), env=env),
+            port=env_int_field(cls, "port", "DB_PORT", env=env),
             user=user,
             secret_arn=secret_arn,
             iam_auth=iam_auth,
             region=env_optional("AWS_REGION", env=env),
             ca_bundle=Path(env_str("DB_CA_BUNDLE", str(DEFAULT_DB_CA_BUNDLE), env=env)),
-            connect_timeout_seconds=env_int(
-                "DB_CONNECT_TIMEOUT_SECONDS",
-                _default(cls, "connect_timeout_seconds"),
-                env=env,
+            connect_timeout_seconds=env_int_field(
+                cls, "connect_timeout_seconds", "DB_CONNECT_TIMEOUT_SECONDS", env=env
             ),
-            statement_timeout_ms=env_int(
-                "DB_STATEMENT_TIMEOUT_MS",
-                _default(cls, "statement_timeout_ms"),
-                env=env,
+            statement_timeout_ms=env_int_field(
+                cls, "statement_timeout_ms", "DB_STATEMENT_TIMEOUT_MS", env=env
             ),
-            secret_cache_seconds=env_int(
+            secret_cache_seconds=env_int_field(
+                cls,
+                "secret_cache_seconds",
                 "DB_SECRET_CACHE_SECONDS",
-                _default(cls, "secret_cache_seconds"),
                 minimum=0,
                 env=env,
             ),
@@ -98,33 +94,31 @@ class PortfolioLimits(NamedTuple):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> PortfolioLimits:
-        holding_bytes = env_int(
-            "MAX_PORTFOLIO_HOLDING_BYTES", _default(cls, "max_holding_bytes"), env=env
+        holding_bytes = env_int_field(
+            cls, "max_holding_bytes", "MAX_PORTFOLIO_HOLDING_BYTES", env=env
         )
         if holding_bytes > 500_000:
             raise ConfigurationError(
                 "MAX_PORTFOLIO_HOLDING_BYTES must be at most 500000"
             )
-        page_bytes = env_int(
-            "MAX_EXPORT_PAGE_BYTES", _default(cls, "max_export_page_bytes"), env=env
+        page_bytes = env_int_field(
+            cls, "max_export_page_bytes", "MAX_EXPORT_PAGE_BYTES", env=env
         )
         if page_bytes > 5_000_000:
             raise ConfigurationError("MAX_EXPORT_PAGE_BYTES must be at most 5000000")
         return cls(
             max_holding_bytes=holding_bytes,
             max_export_page_bytes=page_bytes,
-            max_portfolios_per_user=env_int(
-                "MAX_PORTFOLIOS_PER_USER",
-                _default(cls, "max_portfolios_per_user"),
-                env=env,
+            max_portfolios_per_user=env_int_field(
+                cls, "max_portfolios_per_user", "MAX_PORTFOLIOS_PER_USER", env=env
             ),
-            max_holdings=env_int(
-                "MAX_PORTFOLIO_HOLDINGS", _default(cls, "max_holdings"), env=env
+            max_holdings=env_int_field(
+                cls, "max_holdings", "MAX_PORTFOLIO_HOLDINGS", env=env
             ),
-            max_name_length=env_int(
-                "MAX_PORTFOLIO_NAME_LENGTH", _default(cls, "max_name_length"), env=env
+            max_name_length=env_int_field(
+                cls, "max_name_length", "MAX_PORTFOLIO_NAME_LENGTH", env=env
             ),
-            max_page_size=env_int(
-                "MAX_PORTFOLIO_PAGE_SIZE", _default(cls, "max_page_size"), env=env
+            max_page_size=env_int_field(
+                cls, "max_page_size", "MAX_PORTFOLIO_PAGE_SIZE", env=env
             ),
         )
