@@ -103,22 +103,23 @@ def _add_schema(
     components.setdefault(model.__name__, schema)
 
 
-def _model_schema(name: str, components: dict[str, Any]) -> dict[str, Any]:
+def _document_model(name: str) -> type[BaseModel]:
+    # Imported here because the models only describe the document (see the
+    # module's docstring), so the import stays out of every cold start.
     import dashboard_schemas
 
-    _add_schema(getattr(dashboard_schemas, name), components, "validation")
+    return getattr(dashboard_schemas, name)
+
+
+def _model_schema(name: str, components: dict[str, Any]) -> dict[str, Any]:
+    _add_schema(_document_model(name), components, "validation")
     return {"$ref": _COMPONENT_REF.format(model=name)}
 
 
 def _add_response_schemas(paths: dict[str, Any], components: dict[str, Any]) -> None:
     """Add the schema of every response model that ``responses`` named."""
-    # Imported here: the models only matter to the document (see the module's
-    # docstring), so the import stays out of every cold start.
-    import dashboard_schemas
-
     for name in sorted(_references(paths) - components.keys()):
-        model = getattr(dashboard_schemas, name)
-        _add_schema(model, components, "serialization")
+        _add_schema(_document_model(name), components, "serialization")
 
 
 def _request_body(body: UploadBody, components: dict[str, Any]) -> dict[str, Any]:
