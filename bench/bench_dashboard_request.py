@@ -404,9 +404,9 @@ def run() -> str:
         f"the snapshot: {folder_ratio:.2f} to the bare imports. The ratio of each "
         "handler run to the bare run of its round has a median of "
         f"{pairs[1]:.2f} and quartiles {pairs[0]:.2f} and {pairs[2]:.2f}.\n\n"
-        f"Load average before: {load_before}; before the cold starts, after "
-        f"waiting up to 2 minutes for a quieter machine: {load_before_cold_starts}; "
-        f"after: {_load()}. Ratios from a "
+        f"Load average at the start: {load_before}. The cold starts waited up "
+        "to 2 minutes for a quieter machine and began at "
+        f"{load_before_cold_starts}. At the end: {_load()}. Ratios from a "
         "loaded machine are less reliable, because the steps run longer than the "
         "bare read and are exposed to more interference.\n"
     )
