@@ -111,6 +111,13 @@ ODD_AMOUNTS = [
     "0001.234,5",
     "0.234,5",
     ".234,5",
+    "0,500",
+    "0.500",
+    "00,500",
+    ",500",
+    "0,001,000",
+    "1234,567",
+    "€ 0,500",
     "1,234.56",
     "1.234,56",
     "1.234.567",
@@ -595,3 +602,73 @@ def test_json_comma_exponent_text_read():
     body = json.dumps({"holdings": [{"code": "0111", "amount": "1,5e3"}]}).encode()
     holdings = parse_holdings(body, "application/json", InputLimits())
     assert holdings.amounts.tolist() == [1500.0]
+
+
+# A first group of thousands never starts with 0 ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["0,500"], [0.5]),
+        (["0.500"], [0.5]),
+        ([",500"], [0.5]),
+        (["€ 0,500"], [0.5]),
+        (["1234,567"], [1234.567]),
+        # The leading zero shows the column's decimal separator.
+        (["0,500", "2,125"], [0.5, 2.125]),
+        (["2,125", "0,500"], [2.125, 0.5]),
+        (["0.500", "1.234"], [0.5, 1.234]),
+        # Without such a value, the default decimal separator decides.
+        (["2,125"], [2125.0]),
+    ],
+)
+@pytest.mark.parametrize("count", [1, ROWS])
+def test_leading_zero_value_is_decimal(values, expected, count):
+    texts = values * count
+
+    amounts, problems = parse_amounts(texts, np.arange(2, len(texts) + 2), "amount")
+
+    assert problems == []
+    assert amounts.tolist() == expected * count
+
+
+def test_leading_zero_grouping_rejected():
+    _, problems = parse_amounts(["0,001,000", "0.001,5"], [2, 3], "amount")
+
+    assert [(p.row, p.reason) for p in problems] == [
+        (2, REASON_INVALID),
+        (3, REASON_INVALID),
+    ]
+
+
+@pytest.mark.parametrize("delimiter", [",", ";"])
+@pytest.mark.parametrize("separator", [",", "."])
+@pytest.mark.parametrize("count", [1, ROWS])
+def test_csv_leading_zero_settles_column(delimiter, separator, count):
+    values = [f"0{separator}500", f"2{separator}125"] * count
+
+    amounts, problems = holdings_outcome(csv_body(values, delimiter))
+
+    # 0,500 can only be a decimal, whatever the file's default separator.
+    assert problems == []
+    assert amounts == [0.5, 2.125] * count
+
+
+@pytest.mark.parametrize("count", [1, ROWS])
+def test_csv_leading_zero_against_column_rejected(count):
+    values = ["1.234,56", "0.500"] * count
+
+    amounts, problems = holdings_outcome(csv_body(values, ";"))
+
+    # "." groups thousands in this column, and 0.500 groups nothing.
+    assert amounts is None
+    assert {(row % 2, reason) for row, _, reason in problems} == {(1, REASON_INVALID)}
+
+
+def test_negative_infinity_one_problem():
+    _, problems = parse_amounts(["-inf"], [2], "amount")
+
+    assert [(p.row, p.reason) for p in problems] == [
+        (2, "amount is too large or not a number")
+    ]

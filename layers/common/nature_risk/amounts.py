@@ -16,6 +16,11 @@ A value with a single separator followed by exactly three digits (``1,234``
 or ``1.234``) is ambiguous. It is read the way the other values of the same
 column use their separators. When they give no evidence, the table's decimal
 separator decides, which is "," for semicolon-separated files.
+
+A value whose digits before the separator cannot be a first group of
+thousands (``0,500``, ``,500``, ``1234,567``) is read as a decimal, or
+rejected when the column uses the other separator as its decimal. Where no
+value of the column shows its decimal separator, such values show it.
 """
 
 from __future__ import annotations
@@ -82,18 +87,19 @@ _GROUP_CHARS_PATTERN = rf"(?:{_SPACE}|['’])+"
 # A group character between digits must be followed by exactly three digits,
 # so ``12 34`` is rejected while ``1234 EUR`` is not.
 _BAD_GROUP_PATTERN = rf"[0-9](?:{_SPACE}|['’])+(?=[0-9])(?![0-9]{{3}}(?:[^0-9]|$))"
+# The first group has no leading zero: 0,001,000 groups nothing.
 _GROUPED = {
-    ",": re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d*)?", re.ASCII),
-    ".": re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d*)?", re.ASCII),
+    ",": re.compile(r"[1-9]\d{0,2}(?:,\d{3})+(?:\.\d*)?", re.ASCII),
+    ".": re.compile(r"[1-9]\d{0,2}(?:\.\d{3})+(?:,\d*)?", re.ASCII),
 }
 _CANONICAL = re.compile(r"\d+(?:\.\d*)?|\.\d+", re.ASCII)
 # Plain numbers that pandas parses directly, for choosing the fast path.
 _PLAIN = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*", re.ASCII)
 _SAMPLE = 200
-# A plain value with one separator and then exactly three digits, like 1.234.
-# The pandas fast path reads it with "." as the decimal, which the column's
-# other values may contradict.
-_AMBIGUOUS_PLAIN = re.compile(r"\s*[-+]?\d{1,3}[.,]\d{3}\s*", re.ASCII)
+# A plain value with one separator and then exactly three digits, like 1.234
+# or 0.500. The pandas fast path reads it with "." as the decimal, which the
+# column's other values may contradict.
+_AMBIGUOUS_PLAIN = re.compile(r"\s*[-+]?\d*[.,]\d{3}\s*", re.ASCII)
 # Exponent forms and infinities, which float() reads. Infinities are then
 # reported as not finite.
 _FLOAT_LITERAL = re.compile(
@@ -105,6 +111,7 @@ _FLOAT_LITERAL = re.compile(
 _COMMA_FLOAT_LITERAL = re.compile(r"[-+]?(?:\d+,\d*|,\d+)[eE][-+]?\d+", re.ASCII)
 
 _SHAPE = str.maketrans("0123456789", "9999999999")
+_ANY_DIGIT = re.compile("[0-9]")
 
 # Text columns of at least this many values are parsed by shape. Below it the
 # per-value path is fast enough.
@@ -208,11 +215,11 @@ def _looks_plain(texts: list[str], decimal: str) -> bool:
 
 def _check_range(amounts: np.ndarray, rows: np.ndarray, field: str) -> list[Problem]:
     """List negative, infinite and too large amounts, then set them to NaN."""
-    with np.errstate(invalid="ignore"):
-        negative = amounts < 0
-        too_large = amounts > MAX_AMOUNT
     infinite = np.isinf(amounts)
-    too_large &= ~infinite
+    with np.errstate(invalid="ignore"):
+        # -inf is reported once, as not finite.
+        negative = (amounts < 0) & ~infinite
+        too_large = (amounts > MAX_AMOUNT) & ~infinite
     problems = [Problem(REASON_NEGATIVE, int(row), field) for row in rows[negative]]
     problems += [Problem(REASON_NOT_FINITE, int(row), field) for row in rows[infinite]]
     problems += [Problem(REASON_TOO_LARGE, int(row), field) for row in rows[too_large]]
@@ -229,8 +236,8 @@ def _parse_written(
 ) -> None:
     """Parse written-out amounts at ``positions`` into ``amounts`` and ``status``.
 
-    Values are grouped by shape (digits replaced by 9, so ``1.234,56 €`` has
-    the shape ``9.999,99 €``). The outcome depends only on the shape, so one
+    Values are grouped by shape (see ``_shape``: ``1.234,56 €`` has the shape
+    ``9.999,99 €``). The outcome depends only on the shape, so one
     value per shape is read in full and the others are converted by deleting
     the same characters. A value like ``1,234`` is ambiguous. It is settled
     after the pass, by the separators the column's other values use, else by
@@ -240,14 +247,17 @@ def _parse_written(
     for position in positions.tolist():
         text = texts[position]
         if text.strip():
-            by_shape.setdefault(text.translate(_SHAPE), []).append(position)
+            by_shape.setdefault(_shape(text), []).append(position)
 
     ambiguous: list[tuple[int, float, float]] = []
     evidence: set[str] = set()
+    hints: set[str] = set()
     for members in by_shape.values():
         first = _parse_one(texts[members[0]])
         if first.decimal_seen:
             evidence.add(first.decimal_seen)
+        if first.decimal_hint:
+            hints.add(first.decimal_hint)
         if first.table is None:
             readings = [_parse_one(texts[position]) for position in members]
         else:
@@ -266,7 +276,7 @@ def _parse_written(
         done[positions] = False
         if any(_dot_decimal(texts[i]) for i in np.flatnonzero(done).tolist()):
             evidence.add(".")
-    chosen = _column_decimal(evidence, decimal)
+    chosen = _column_decimal(evidence, hints, decimal)
     for position, as_decimal, as_thousands in ambiguous:
         decimal_reading = _separator_is(texts[position], chosen)
         value = as_decimal if decimal_reading else as_thousands
@@ -274,9 +284,17 @@ def _parse_written(
         status[position] = _INVALID if np.isnan(value) else _OK
 
 
-def _column_decimal(evidence: set[str], decimal: str) -> str:
-    """Return the one decimal separator a column's values show, else ``decimal``."""
-    return next(iter(evidence)) if len(evidence) == 1 else decimal
+def _column_decimal(evidence: set[str], hints: set[str], decimal: str) -> str:
+    """Return the one decimal separator a column's values show, else ``decimal``.
+
+    ``hints`` are the separators of values that can only be decimals, which
+    count only when no value shows a decimal separator.
+    """
+    if len(evidence) == 1:
+        return next(iter(evidence))
+    if not evidence and len(hints) == 1:
+        return next(iter(hints))
+    return decimal
 
 
 def _separator_is(text: str, chosen: str) -> bool:
@@ -301,6 +319,9 @@ class _Reading(NamedTuple):
     as_thousands: float = math.nan
     # The decimal separator the value shows, or "" when it shows none.
     decimal_seen: str = ""
+    # The separator of an ambiguous value that can only be a decimal (0,500),
+    # which decides the column's decimal separator when no value shows one.
+    decimal_hint: str = ""
     # str.translate tables that turn a value of this shape into a plain number
     # (the thousands reading second), or None when the shape needs a full read.
     table: dict[int, str | None] | None = None
@@ -376,14 +397,20 @@ def _is_currency(token: str | None) -> bool:
 def _ambiguous(text: str, number: str, separator: str) -> _Reading:
     head = number[: number.rfind(separator)]
     as_decimal = _to_float(number.replace(separator, "."))
-    valid_group = 0 < len(head) <= 3
-    as_thousands = _to_float(number.replace(separator, "")) if valid_group else math.nan
+    # A first group of thousands has one to three digits and no leading 0.
+    if 0 < len(head) <= 3 and head[0] != "0":
+        return _Reading(
+            _AMBIGUOUS,
+            as_decimal,
+            _to_float(number.replace(separator, "")),
+            table=_number_table(text, separator),
+            thousands_table=_number_table(text, ""),
+        )
     return _Reading(
         _AMBIGUOUS,
         as_decimal,
-        as_thousands,
+        decimal_hint=separator,
         table=_number_table(text, separator),
-        thousands_table=_number_table(text, "") if valid_group else None,
     )
 
 
@@ -445,7 +472,8 @@ def _settle_shapes(
     """
     readings = [_parse_one(text) if text.strip() else None for text in exemplars]
     evidence = {reading.decimal_seen for reading in readings if reading} - {""}
-    chosen = _column_decimal(evidence, decimal)
+    hints = {reading.decimal_hint for reading in readings if reading} - {""}
+    chosen = _column_decimal(evidence, hints, decimal)
 
     shapes: list[_Shape | None] = []
     for text, reading in zip(exemplars, readings, strict=True):
@@ -537,6 +565,53 @@ def _convert_shapes(
     return amounts, status
 
 
+def _shape(text: str) -> str:
+    """Return the shape of a value: its ASCII digits as 9, but a first digit 0 kept.
+
+    A value's reading depends only on its shape. The first digit counts
+    because a first group of thousands never starts with 0, so ``0,500`` is a
+    decimal where ``2,125`` is ambiguous.
+    """
+    shape = text.translate(_SHAPE)
+    first = shape.find("9")
+    if first >= 0 and text[first] == "0":
+        shape = f"{shape[:first]}0{shape[first + 1 :]}"
+    return shape
+
+
+def _split_leading_zeros(
+    codes: np.ndarray,
+    exemplars: Sequence[str],
+    first_digits: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> tuple[np.ndarray, int]:
+    """Split shape codes (digits as 9) into ``_shape`` codes, by the first digit.
+
+    ``exemplars[k]`` is a value of code ``k``, and its first digit sits at the
+    same offset in every value of that code. ``first_digits(positions,
+    offsets)`` returns the character codes at those offsets of those values.
+    Returns the new codes, numbered from 0, and their count.
+    """
+    offsets = np.array([_first_digit(text) for text in exemplars], dtype=np.int64)
+    offsets = offsets[codes]
+    positions = np.flatnonzero(offsets >= 0)
+    zero = np.zeros(len(codes), dtype=np.int64)
+    zero[positions] = first_digits(positions, offsets[positions]) == ord("0")
+    codes, distinct = pd.factorize(codes * 2 + zero)
+    return codes, len(distinct)
+
+
+def _first_digit(text: str) -> int:
+    """Return the offset of the first ASCII digit in ``text``, or -1."""
+    match = _ANY_DIGIT.search(text)
+    return match.start() if match else -1
+
+
+def _first_positions(codes: np.ndarray, count: int) -> np.ndarray:
+    """Return the position of the first value of each code from 0 to count - 1."""
+    # pd.factorize numbers codes in order of first appearance.
+    return np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
+
+
 def _digits_as_nines(text: str) -> str:
     """Replace every ASCII digit by 9, which turns values into their shapes."""
     if text.isascii():
@@ -567,16 +642,20 @@ def _parse_text_shapes(
     if joined.count("\n") != len(texts) - 1:
         return None
     chars = _code_units(joined)  # so offsets count characters
+    starts = np.zeros(len(texts), dtype=np.int64)
+    starts[1:] = np.flatnonzero(chars == ord("\n")) + 1
 
     lines = np.asarray(_digits_as_nines(joined).split("\n"), dtype=object)
     codes, distinct = pd.factorize(lines)
-    groups = _group_positions(codes, len(distinct))
+    codes, count = _split_leading_zeros(
+        codes,
+        [texts[position] for position in _first_positions(codes, len(distinct))],
+        lambda positions, offsets: chars[starts[positions] + offsets],
+    )
+    groups = _group_positions(codes, count)
     shapes = _settle_shapes([texts[int(group[0])] for group in groups], decimal)
     if shapes is None:
         return None
-
-    starts = np.zeros(len(texts), dtype=np.int64)
-    starts[1:] = np.flatnonzero(chars == ord("\n")) + 1
 
     def rows_of(positions: np.ndarray, width: int) -> np.ndarray:
         # Row i of the window view is chars[i : i + width], without a copy.
@@ -620,8 +699,16 @@ def parse_amount_bytes(cells: np.ndarray, decimal: str = ".") -> np.ndarray | No
     for index in range(1, padded // 8):
         keys |= words[:, index] << np.uint64(2 * index)
     codes, distinct = pd.factorize(keys)
+    codes, shape_count = _split_leading_zeros(
+        codes,
+        [
+            cells[position].decode("ascii")
+            for position in _first_positions(codes, len(distinct))
+        ],
+        lambda positions, offsets: grid[positions, offsets],
+    )
 
-    groups = _group_positions(codes, len(distinct))
+    groups = _group_positions(codes, shape_count)
     exemplars = [cells[int(group[0])].decode("ascii") for group in groups]
     shapes = _settle_shapes(exemplars, decimal)
     if shapes is None or any(shape and shape.outcome != _OK for shape in shapes):
