@@ -6,7 +6,9 @@ The biodiversity package, the open data and the layer packs load once per
 container, on the first mining or agriculture request. Loading them at
 import would add their cost to the cold start of every other route. An
 invalid pack makes every mining and agriculture request return 503 and log the
-pack folder and the field or row at fault (``require_biodiversity``).
+pack folder and the field or row at fault, and so does an invalid setting such
+as a missing ``BIODIVERSITY_DATA_DIR``, logged with the variable's name
+(``require_biodiversity``).
 """
 
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router

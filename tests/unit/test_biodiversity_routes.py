@@ -228,3 +228,31 @@ def test_invalid_pack_gives_503_and_logs_pack(dashboard, tmp_path, monkeypatch, 
     assert pack_line["layer_pack"] == "bad-pack-folder"
     assert pack_line["pack_location"] == "table row 3"
     assert "Escondida" not in logs
+
+
+@pytest.mark.parametrize("path", ["/dashboards/mining", "/dashboards/agriculture"])
+def test_missing_data_dir_gives_503(dashboard, tmp_path, monkeypatch, path):
+    from nature_risk.biodiversity import get_biodiversity
+
+    monkeypatch.setenv("BIODIVERSITY_DATA_DIR", str(tmp_path / "absent"))
+    get_biodiversity.cache_clear()
+    body = MINING_CSV if path.endswith("mining") else AGRICULTURE_CSV
+    try:
+        with capture_output() as output:
+            response = call(dashboard, csv_event(path, body))
+    finally:
+        monkeypatch.undo()
+        get_biodiversity.cache_clear()
+
+    assert response["statusCode"] == 503
+    error = json.loads(body_of(response))["error"]
+    assert error["code"] == "service_unavailable"
+    assert "not configured" in error["message"]
+    logs = output.getvalue()
+    lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
+    [settings_line] = [
+        line for line in lines if line.get("message") == "Biodiversity settings invalid"
+    ]
+    assert settings_line["error_code"] == "configuration_invalid"
+    assert settings_line["setting"] == "BIODIVERSITY_DATA_DIR"
+    assert str(tmp_path) not in logs

@@ -58,6 +58,7 @@ TEXT_LOG_KEYS = frozenset(
         "error_code",
         "layer_pack",
         "pack_location",
+        "setting",
     }
 )
 COUNT_LOG_KEYS = frozenset(
@@ -89,6 +90,8 @@ _ERROR_CODE = re.compile(r"^[A-Za-z0-9_.]{1,64}$")
 # Layer-pack folder names and manifest fields or table rows, such as
 # ``indicators[0].units`` or ``table row 3``. They come from the deployment.
 _PACK_TEXT = re.compile(r"^[A-Za-z0-9_.\[\] -]{1,128}$")
+# Environment variable names, which come from the deployment.
+_SETTING_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 _MAX_FRAMES = 40
 
 WITHHELD_MESSAGE = "Log message withheld because it is not a fixed string"
@@ -274,6 +277,8 @@ def _is_allowed_value(key: str, value: object) -> bool:
             return bool(_ERROR_CODE.match(value))
         if key in ("layer_pack", "pack_location"):
             return bool(_PACK_TEXT.match(value))
+        if key == "setting":
+            return bool(_SETTING_NAME.match(value))
         return True
     if key in COUNT_LOG_KEYS:
         return isinstance(value, int) and not isinstance(value, bool)

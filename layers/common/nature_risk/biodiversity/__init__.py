@@ -33,6 +33,7 @@ from nature_risk.biodiversity.mining import (
     parse_mining_assets,
 )
 from nature_risk.biodiversity.packs import LayerPack, LayerPackError, load_packs
+from nature_risk.config import ConfigurationError
 from nature_risk.config.biodiversity import BiodiversitySettings
 from nature_risk.errors import ServiceUnavailable
 from nature_risk.observability import get_logger
@@ -56,6 +57,10 @@ __all__ = [
 PACK_UNAVAILABLE_MESSAGE = (
     "The biodiversity dashboards are unavailable because a layer pack is invalid. "
     "Quote the request id when you report it."
+)
+CONFIGURATION_UNAVAILABLE_MESSAGE = (
+    "The biodiversity dashboards are unavailable because their data is not "
+    "configured. Quote the request id when you report it."
 )
 
 
@@ -85,11 +90,13 @@ def get_biodiversity() -> Biodiversity:
 
 
 def require_biodiversity() -> Biodiversity:
-    """Return ``get_biodiversity()`` for a request; raise 503 on an invalid pack.
+    """Return ``get_biodiversity()`` for a request; raise 503 when it fails.
 
-    The pack error is logged for the operator with the pack's folder name and
-    the field or table row at fault, which come from the deployment, never
-    from a request. The load is retried on the next request.
+    An invalid pack is logged for the operator with the pack's folder name and
+    the field or table row at fault, and an invalid setting (such as a missing
+    ``BIODIVERSITY_DATA_DIR``) with its message, which names the variable.
+    Both come from the deployment, never from a request. The load is retried
+    on the next request.
     """
     try:
         return get_biodiversity()
@@ -104,3 +111,13 @@ def require_biodiversity() -> Biodiversity:
             },
         )
         raise ServiceUnavailable(PACK_UNAVAILABLE_MESSAGE) from None
+    except ConfigurationError as error:
+        get_logger().error(
+            "Biodiversity settings invalid",
+            extra={
+                "error_class": type(error).__name__,
+                "error_code": "configuration_invalid",
+                "setting": error.setting,
+            },
+        )
+        raise ServiceUnavailable(CONFIGURATION_UNAVAILABLE_MESSAGE) from None

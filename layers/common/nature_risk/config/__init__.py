@@ -22,7 +22,14 @@ from typing import Any, NamedTuple
 
 
 class ConfigurationError(RuntimeError):
-    """An environment variable is missing or invalid."""
+    """An environment variable is missing or invalid.
+
+    ``setting`` names the variable where one is at fault, for logs.
+    """
+
+    def __init__(self, message: str, *, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 def env_str(
@@ -33,7 +40,7 @@ def env_str(
     if value:
         return value
     if default is None:
-        raise ConfigurationError(f"{name} is not set")
+        raise ConfigurationError(f"{name} is not set", setting=name)
     return default
 
 
@@ -57,9 +64,11 @@ def env_int(
     try:
         value = int(raw)
     except ValueError:
-        raise ConfigurationError(f"{name} must be a whole number") from None
+        raise ConfigurationError(
+            f"{name} must be a whole number", setting=name
+        ) from None
     if value < minimum:
-        raise ConfigurationError(f"{name} must be at least {minimum}")
+        raise ConfigurationError(f"{name} must be at least {minimum}", setting=name)
     return value
 
 
@@ -87,14 +96,16 @@ def env_bool(name: str, default: bool, env: Mapping[str, str] | None = None) -> 
         return True
     if raw in {"0", "false", "no"}:
         return False
-    raise ConfigurationError(f"{name} must be true or false")
+    raise ConfigurationError(f"{name} must be true or false", setting=name)
 
 
 def env_dir(name: str, env: Mapping[str, str] | None = None) -> Path:
     """Read a required path to an existing folder."""
     path = Path(env_str(name, env=env))
     if not path.is_dir():
-        raise ConfigurationError(f"{name} does not name an existing folder")
+        raise ConfigurationError(
+            f"{name} does not name an existing folder", setting=name
+        )
     return path
 
 

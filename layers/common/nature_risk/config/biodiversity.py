@@ -22,7 +22,8 @@ class BiodiversitySettings(NamedTuple):
         packs = env_optional("BIODIVERSITY_PACKS_DIR", env=env)
         if packs is not None and not Path(packs).is_dir():
             raise ConfigurationError(
-                "BIODIVERSITY_PACKS_DIR does not name an existing folder"
+                "BIODIVERSITY_PACKS_DIR does not name an existing folder",
+                setting="BIODIVERSITY_PACKS_DIR",
             )
         return cls(
             data_dir=env_dir("BIODIVERSITY_DATA_DIR", env=env),
