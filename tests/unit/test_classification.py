@@ -179,10 +179,24 @@ def test_column_with_zeros_reads_as_written(kb, classifier):
     assert ids(kb, results["141"]) == ["C_14_141"]
 
 
-def test_column_at_class_level(kb, classifier):
+def test_column_at_class_level_stays_ambiguous(classifier):
+    # Classes such as 1010 have no leading zero to lose, so they do not show
+    # whether 141 lost one.
     results = classifier.resolve_column(["1010", "2011", "141", "141"])
+    assert results["141"].status == "ambiguous"
+
+
+def test_column_group_beside_division_stays_ambiguous(classifier):
+    # 52 may be division 52 or group 052; the group 521 lost no zero.
+    results = classifier.resolve_column(["52", "521"])
+    assert results["52"].status == "ambiguous"
+
+
+def test_column_of_classes_with_lost_zero(kb, classifier):
+    # "112" can only be class 0112 without its zero: the column lost zeros.
+    results = classifier.resolve_column(["1010", "112", "141"])
     assert results["141"].method == "isic_class"
-    assert results["141"].decided_by == "column_level"
+    assert results["141"].decided_by == "column_zeros_lost"
     assert ids(kb, results["141"]) == ["A_1_14_141"]
 
 
@@ -195,7 +209,7 @@ def test_column_of_stripped_classes(kb, classifier):
     # "111" can only be class 0111 without its zero, so the column is classes.
     results = classifier.resolve_column(["111", "141"])
     assert results["141"].method == "isic_class"
-    assert results["141"].decided_by == "column_level"
+    assert results["141"].decided_by == "column_zeros_lost"
     assert ids(kb, results["141"]) == ["A_1_14_141"]
 
 

@@ -83,7 +83,7 @@ class Resolution(NamedTuple):
     (``encore``, ``isic``, ``nace``, ``exiobase``, ``gics``), the level, the
     canonical code and ``decided_by``: ``only_reading``, ``same_activities``
     (every reading gives the same activities), ``column_zeros_kept`` or
-    ``column_level``. Ambiguous and unmatched codes carry a ``reason`` key of
+    ``column_zeros_lost``. Ambiguous and unmatched codes carry a ``reason`` key of
     ``REASONS``; ambiguous ones also carry their ``readings``.
     """
 
@@ -181,7 +181,7 @@ class Classifier:
 
         for raw in undecided:
             results[raw] = self._decide_in_column(
-                candidates[raw].readings, zeros_kept and not zeros_lost, levels
+                candidates[raw].readings, zeros_kept, zeros_lost, levels
             )
         return results
 
@@ -203,17 +203,29 @@ class Classifier:
         self,
         readings: list[Reading],
         zeros_kept: bool,
+        zeros_lost: bool,
         levels: set[tuple[str, str]],
     ) -> Resolution:
-        if zeros_kept:
+        """Resolve a code whose readings disagree by how the column was written.
+
+        A column that keeps zeros gives the reading as written. A column that
+        lost zeros, with every other code at one level, gives the reading at
+        that level with its zeros restored. A column that shows neither, or
+        both, leaves the code ambiguous.
+        """
+        if zeros_kept and not zeros_lost:
             as_written = [r for r in readings if not r.zeros_restored]
             if as_written and len({r.activities for r in as_written}) == 1:
                 return _matched(_preferred(as_written), "column_zeros_kept")
-        if len(levels) == 1:
+        if zeros_lost and not zeros_kept and len(levels) == 1:
             scheme, level = next(iter(levels))
-            at_level = [r for r in readings if (r.scheme, r.level) == (scheme, level)]
-            if at_level and len({r.activities for r in at_level}) == 1:
-                return _matched(_preferred(at_level), "column_level")
+            restored = [
+                r
+                for r in readings
+                if r.zeros_restored and (r.scheme, r.level) == (scheme, level)
+            ]
+            if restored and len({r.activities for r in restored}) == 1:
+                return _matched(_preferred(restored), "column_zeros_lost")
         return Resolution(AMBIGUOUS, readings=tuple(readings), reason="ambiguous_code")
 
     # --- reading ----------------------------------------------------------------
