@@ -238,6 +238,27 @@ def test_csv_extra_cells_on_first_data_row_reported():
     assert [problem.row for problem in raised.value.problems] == [2]
 
 
+@pytest.mark.parametrize("cell", [b"", b"x"])
+def test_csv_wide_first_data_row_skips_pandas(monkeypatch, cell):
+    # pandas builds a column per cell of a long first data row, which made a
+    # row of a million cells take minutes and gigabytes.
+    import nature_risk.tabular as tabular_module
+
+    pandas_reads = []
+    monkeypatch.setattr(
+        tabular_module, "_read_csv_fast", lambda *args: pandas_reads.append(args)
+    )
+    body = b"name,code\r\nAcme,0111" + (b"," + cell) * 1_000_000 + b"\r\nB,0112\r\n"
+
+    if cell:
+        with pytest.raises(InputError) as raised:
+            csv_table(body)
+        assert [problem.row for problem in raised.value.problems] == [2]
+    else:
+        assert cells(csv_table(body), "code") == ["0111", "0112"]
+    assert pandas_reads == []
+
+
 def test_header_names_normalised():
     table = csv_table(
         "  ISIC Code (Rev.4) ,Montant \u20ac,Na\u00efve\r\n1,2,3\r\n".encode()

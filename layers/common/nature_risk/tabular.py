@@ -535,6 +535,19 @@ def _read_csv_ragged(
 REASON_QUOTING = "invalid CSV quoting (an unclosed or stray quote)"
 
 
+def _first_record_width(text: str, delimiter: str, skip: int) -> int:
+    """Count the cells of the first record after the header, or 0 without one.
+
+    Only the records up to that one are read.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        record = next(itertools.islice(reader, skip + 1, None), [])
+    except csv.Error:
+        return 0  # the full read reports it with its row
+    return len(record)
+
+
 def _csv_error_reason(error: csv.Error) -> str:
     # csv.Error messages are fixed texts that never quote the input.
     if str(error).startswith("field larger than field limit"):
@@ -596,6 +609,12 @@ def _read_csv(
         for position in _numeric_positions(names, amount_columns)
         if position not in float_positions and _separated_digits(sample, position)
     ]
+    if _first_record_width(text, delimiter, skip) > len(header):
+        # pandas makes a column of every cell of a first data row longer than
+        # the header before it warns. A row of a million cells took about 25 s
+        # and gigabytes there, so the csv module reads such a file.
+        frame = _read_csv_ragged(text, delimiter, skip, len(names), limits)
+        return _finish_table(frame, header, skip, [], decimal, limits)
     try:
         try:
             frame = _read_csv_fast(
