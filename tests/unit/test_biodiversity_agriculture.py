@@ -426,3 +426,12 @@ def test_unresolved_in_row_order(data, kb):
     rows = [problem["row"] for problem in dashboard["unresolved"]]
     assert rows == sorted(rows)
     assert rows[0] == 2
+
+
+def test_extra_cells_reported_with_other_rows():
+    problems = parse_problems(
+        "Farms,wheat,FR,100,,5,extra\nFarms,,FR,100,,5\nFarms,wheat,FR,abc,,5\n"
+    )
+
+    located = [(p["row"], p.get("field")) for p in problems]
+    assert located == [(2, None), (3, "commodity"), (4, "production_tonnes")]

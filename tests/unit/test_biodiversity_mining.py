@@ -436,3 +436,15 @@ def test_stated_country_kept_only_with_fallback(data):
         parse_csv("Jurong,Q,1.3521,103.8198,,,,SG\n"), data, fallback_km=0
     )
     assert result["assets"][0]["country"]["iso3"] == "MYS"
+
+
+def test_extra_cells_reported_with_other_rows():
+    with pytest.raises(InputError) as caught:
+        parse_csv(
+            "A,Co,10,10,copper,operating,1000,FR,extra\n"
+            "B,,95,10,,operating,,\n"
+            "C,,10,10,,sold,,\n"
+        )
+
+    located = [(p["row"], p.get("field")) for p in problems_of(caught.value)]
+    assert located == [(2, None), (3, "latitude"), (4, "status")]

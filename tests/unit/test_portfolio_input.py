@@ -255,6 +255,22 @@ def test_every_bad_row_reported():
     ]
 
 
+@pytest.mark.parametrize("extra_row", [2, 3])
+def test_extra_cells_reported_with_other_rows(extra_row):
+    rows = ["B,0111,abc", "C,,5", "D,0111,-3"]
+    rows.insert(extra_row - 2, "A,0111,abc,extra")
+    body = ("name,code,amount\r\n" + "\r\n".join(rows) + "\r\n").encode()
+    others = [row for row in (2, 3, 4, 5) if row != extra_row]
+
+    problems = problems_of(body)
+
+    assert [(problem["row"], problem.get("field")) for problem in problems] == sorted(
+        [(extra_row, None)]
+        + [(others[0], "amount"), (others[1], "code"), (others[2], "amount")]
+    )
+    assert problems[extra_row - 2]["reason"].startswith("more cells than the header")
+
+
 def test_problems_capped_at_limit():
     body = b"name,code,amount\r\n" + b"A,,1\r\n" * 30
     limits = InputLimits(max_row_errors=10)

@@ -207,6 +207,7 @@ def parse_holdings(
         problems += table.relocate(cell_problems)
     options, option_problems = _read_options(table.form_fields.get("options"))
     problems += option_problems
+    problems = table.with_read_problems(problems)
 
     if problems:
         problems.sort(key=_problem_order)

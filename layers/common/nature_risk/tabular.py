@@ -92,8 +92,8 @@ _WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 _SEP_LINE = re.compile(
     r"sep=([\t !#-/:-@\[-`{-~])[ \t]*(?:\r\n|\r|\n|$)", re.IGNORECASE
 )
-# A separator line with any other single character, which is rejected.
-_UNUSABLE_SEP_LINE = re.compile(r"sep=[^\r\n][ \t]*(?:\r\n|\r|\n|$)", re.IGNORECASE)
+# A separator line with any other single character, or none, which is rejected.
+_UNUSABLE_SEP_LINE = re.compile(r"sep=[^\r\n]?[ \t]*(?:\r\n|\r|\n|$)", re.IGNORECASE)
 _BOUNDARY = re.compile(r"""boundary\s*=\s*(?:"([^"]{1,200})"|([^;\s"]{1,200}))""", re.I)
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 _PLAIN_NUMBER = {
@@ -128,6 +128,9 @@ class Table:
     # Decimal separator the file most likely uses: "," for semicolon-separated
     # files (the habit of locales that write decimal commas), else ".".
     decimal: str = "."
+    # Problems of whole rows found while reading the file, such as cells past
+    # the header's last column. Parsers report them with their own problems.
+    read_problems: list[Problem] = field(default_factory=list)
 
     def problem(self, row: int, column: str, reason: str) -> Problem:
         """Build a problem located the way this table's source counts rows."""
@@ -135,6 +138,16 @@ class Table:
             prefix = self.records_field or "records"
             return Problem(reason=reason, field=f"{prefix}[{row}].{column}")
         return Problem(reason=reason, row=int(row), field=column)
+
+    def with_read_problems(self, problems: Sequence[Problem]) -> list[Problem]:
+        """Add ``read_problems`` to a parser's problems.
+
+        A parser's other problems on those rows are dropped, because a cell
+        past the header usually means a separator shifted the row's cells.
+        """
+        rows = {problem.row for problem in self.read_problems}
+        others = [problem for problem in problems if problem.row not in rows]
+        return self.read_problems + others
 
     def relocate(self, problems: Sequence[Problem]) -> list[Problem]:
         """Rewrite problems built with spreadsheet rows into this table's form."""
@@ -327,30 +340,38 @@ def _sample_records(sample: str, delimiter: str, complete: bool) -> list[list[st
     return records
 
 
-def _sniff(text: str) -> tuple[str, int, list[str], list[list[str]]]:
-    """Choose the delimiter.
+def _strip_sep_line(text: str, utf8: bytes) -> tuple[str | None, str, bytes]:
+    """Remove a first line ``sep=;`` and return the separator it names, or None.
+
+    Excel reads such a line as a setting and does not show it, so the rows
+    after it keep the numbers a spreadsheet gives them. ``utf8`` is ``text``
+    as UTF-8 and loses the same line.
+    """
+    match = _SEP_LINE.match(text)
+    if match is None:
+        if _UNUSABLE_SEP_LINE.match(text):
+            raise InputError(
+                "The sep= line does not name a usable separator: use a comma,"
+                " semicolon, tab or pipe.",
+                [Problem(reason="unsupported separator in the sep= line")],
+            )
+        return None, text, utf8
+    # The line is ASCII, so its bytes are as many as its characters.
+    return match.group(1), text[match.end() :], utf8[match.end() :]
+
+
+def _sniff(
+    text: str, forced: str | None = None
+) -> tuple[str, int, list[str], list[list[str]]]:
+    """Choose the delimiter, which is ``forced`` when a ``sep=`` line named one.
 
     Returns it, the number of records before the header, the header and the
-    sample records after it.
-
-    A first line ``sep=;`` (an Excel convention) fixes the delimiter. Otherwise
-    the candidate that splits the header into the most columns wins, weighted by
-    how many sample rows have that many fields.
+    sample records after it. The candidate that splits the header into the most
+    columns wins, weighted by how many sample rows have that many fields.
     """
-    leading = 0
-    forced = _SEP_LINE.match(text)
-    if not forced and _UNUSABLE_SEP_LINE.match(text):
-        raise InputError(
-            "The sep= line names a separator that cannot be used: use a comma,"
-            " semicolon, tab or pipe.",
-            [Problem(reason="unsupported separator in the sep= line", row=1)],
-        )
-    if forced:
-        leading = 1
-        text = text[forced.end() :]
     sample = text[:SNIFF_CHARS]
     complete = len(text) <= SNIFF_CHARS
-    candidates = (forced.group(1),) if forced else DELIMITERS
+    candidates = (forced,) if forced else DELIMITERS
 
     best: tuple[float, int] | None = None
     chosen = candidates[0]
@@ -379,7 +400,7 @@ def _sniff(text: str) -> tuple[str, int, list[str], list[list[str]]]:
         blank_before += 1
     return (
         chosen,
-        leading + blank_before,
+        blank_before,
         chosen_records[blank_before],
         chosen_records[blank_before + 1 :],
     )
@@ -495,12 +516,14 @@ def _read_csv_fast(
 
 def _read_csv_ragged(
     text: str, delimiter: str, skip: int, width: int, limits: InputLimits
-) -> pd.DataFrame:
-    """Read a file whose rows differ in length, reporting rows with extra cells.
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Read a file whose rows differ in length, listing rows with extra cells.
 
     Extra cells that are empty (a spreadsheet's trailing separators) are
     dropped. A row with a filled cell past the header's last column is a
-    problem, because that cell would otherwise be lost.
+    problem, because that cell would otherwise be lost. These problems are
+    returned, so that the caller reports them with the other bad rows. Invalid
+    quoting stops the read and raises ``InputError`` at once.
     """
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     records: list[list[str]] = []
@@ -522,14 +545,13 @@ def _read_csv_ragged(
         problems.append(
             Problem(reason=_csv_error_reason(error), row=len(records) + skip + 2)
         )
-    if problems:
         cap = limits.max_row_errors
         raise InputError(
             "Some rows of the file could not be read: see the problems list.",
             problems[:cap],
             truncated=len(problems) > cap,
-        )
-    return pd.DataFrame(records, columns=range(width), dtype=str)
+        ) from None
+    return pd.DataFrame(records, columns=range(width), dtype=str), problems
 
 
 REASON_QUOTING = "invalid CSV quoting (an unclosed or stray quote)"
@@ -588,7 +610,8 @@ def _read_csv(
     text, utf8 = _decode(data, codec)
     if "\x00" in text:
         raise InputError("The file contains NUL characters: it is not a CSV text file.")
-    delimiter, skip, header, sample = _sniff(text)
+    forced, text, utf8 = _strip_sep_line(text, utf8)
+    delimiter, skip, header, sample = _sniff(text, forced)
     if text.count('"') % 2:
         _check_quotes(text, delimiter)
     if len(header) > limits.max_columns:
@@ -613,8 +636,8 @@ def _read_csv(
         # pandas makes a column of every cell of a first data row longer than
         # the header before it warns. A row of a million cells took about 25 s
         # and gigabytes there, so the csv module reads such a file.
-        frame = _read_csv_ragged(text, delimiter, skip, len(names), limits)
-        return _finish_table(frame, header, skip, [], decimal, limits)
+        frame, problems = _read_csv_ragged(text, delimiter, skip, len(names), limits)
+        return _finish_table(frame, header, skip, [], decimal, limits, problems)
     try:
         try:
             frame = _read_csv_fast(
@@ -637,7 +660,8 @@ def _read_csv(
         # read must give a 400 too, so the csv module reads the file again and
         # names the row it fails on.
         float_positions = []
-        frame = _read_csv_ragged(text, delimiter, skip, len(names), limits)
+        frame, problems = _read_csv_ragged(text, delimiter, skip, len(names), limits)
+        return _finish_table(frame, header, skip, [], decimal, limits, problems)
 
     return _finish_table(frame, header, skip, float_positions, decimal, limits)
 
@@ -673,6 +697,7 @@ def _finish_table(
     float_positions: list[int],
     decimal: str,
     limits: InputLimits,
+    read_problems: Sequence[Problem] = (),
 ) -> Table:
     """Name the columns, drop blank rows and unnamed empty columns, count rows."""
     names = _unique_names(header)
@@ -715,6 +740,7 @@ def _finish_table(
         rows=rows,
         source="csv",
         decimal=decimal,
+        read_problems=list(read_problems),
     )
 
 

@@ -179,7 +179,7 @@ def parse_agriculture_holdings(
                     "missing: give production_tonnes or area_hectares",
                 )
             )
-    raise_problems(problems, limits, "agricultural holdings")
+    raise_problems(table.with_read_problems(problems), limits, "agricultural holdings")
     return AgricultureHoldings(
         locator=RowLocator.of(table),
         rows=table.rows,

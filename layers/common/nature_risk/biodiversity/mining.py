@@ -226,7 +226,7 @@ def parse_mining_assets(
 
     statuses = _statuses(table, problems)
     amounts = _amounts(table, problems, count)
-    raise_problems(problems, limits, "mining assets")
+    raise_problems(table.with_read_problems(problems), limits, "mining assets")
     assert latitudes is not None and longitudes is not None
 
     blank = [None] * count
