@@ -737,3 +737,44 @@ def test_uniform_column_path_reads_european_amounts():
     assert amounts[:4].tolist()[:2] == [1234.56, 987.5]
     assert np.isnan(amounts[2])
     assert amounts[3] == 12345678.9
+
+
+@pytest.mark.parametrize(
+    ("header", "currency"),
+    [
+        ("Amount (EUR)", "EUR"),
+        ("amount_usd", "USD"),
+        ("Market Value (EUR m)", "EUR"),
+        ("Amount (€)", "EUR"),
+        ("Betrag (€)", "EUR"),
+        ("Amount US$", "USD"),
+        ("Amount in chf", "CHF"),
+        ("Amount ($)", None),
+        ("Exposure (net)", None),
+        ("Weight (%)", None),
+        ("MV", None),
+    ],
+)
+def test_amount_header_currency(header, currency):
+    body = f"name,code,{header}\r\nA,0111,5\r\nB,0112,7\r\n".encode()
+
+    holdings = from_csv(body)
+
+    assert holdings.currency == currency
+    assert holdings.amounts.tolist() == [5.0, 7.0]
+
+
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        ("Amount (XQZ)", "unknown currency"),
+        ("Amount (EUR/USD)", "more than one currency"),
+    ],
+)
+def test_amount_header_currency_rejected(header, reason):
+    body = f"name,code,{header}\r\nA,0111,5\r\n".encode()
+
+    [problem] = problems_of(body)
+
+    assert reason in problem["reason"]
+    assert problem["field"].startswith("amount")

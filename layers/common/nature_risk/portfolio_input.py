@@ -38,6 +38,8 @@ import numpy as np
 import pandas as pd
 
 from nature_risk.amounts import (
+    ISO_4217_CODES,
+    SYMBOL_CODES,
     check_amount_currencies,
     parse_amounts,
     parse_currency,
@@ -93,6 +95,9 @@ AMOUNT_ALIASES = (
     "investment",
     "loan_amount",
     "holding_value",
+    "mv",
+    "weight",
+    "portfolio_weight",
     "betrag",
     "montant",
     "importe",
@@ -103,7 +108,13 @@ CURRENCY_ALIASES = ("currency", "currency_code", "ccy")
 MAX_OPTIONS = 32
 # ``="0111"`` is how users keep Excel from dropping a code's leading zeros.
 _EXCEL_TEXT_FORMULA = re.compile(r'="(.*)"')
-_CURRENCY_SUFFIX = re.compile(r"_([a-z]{3})$")
+# Words, three capitals in brackets, and a currency symbol with its prefix
+# (US$), as they appear in amount headers such as "Amount (EUR)".
+_HEADER_WORD = re.compile(r"[A-Za-z]+")
+_BRACKETED_CAPITALS = re.compile(r"[(\[]\s*([A-Z]{3})\s*[)\]]")
+_HEADER_SYMBOL = re.compile(
+    r"[A-Za-z]{0,3}[" + "".join(sorted({key[-1] for key in SYMBOL_CODES})) + "]"
+)
 _LIST_INDEX = re.compile(r"\[(\d+)\]")
 
 TEMPLATE_ROWS = (
@@ -347,11 +358,45 @@ def _read_currency(
                     )
                 )
     if currency is None and not problems and amount_column is not None:
-        # A header such as "Amount (EUR)" names the currency.
-        suffix = _CURRENCY_SUFFIX.search(amount_column)
-        if suffix:
-            currency = parse_currency(suffix.group(1))
+        header = table.headers.get(amount_column, amount_column)
+        currency, header_problems = _header_currency(header, amount_column)
+        problems += header_problems
     return currency, problems
+
+
+def _header_currency(header: str, column: str) -> tuple[str | None, list[Problem]]:
+    """Read the currency an amount header names, as in ``Amount (EUR)``.
+
+    An ISO 4217 code counts when it is written in capitals, in brackets or as
+    the header's last word, so that words like "all" in other headers do not.
+    A symbol counts when it stands for one currency only (``€``, not ``$``).
+    Three capitals in brackets that are no ISO code can only be meant as a
+    currency, so they are reported, and so are two different currencies.
+    """
+    words = _HEADER_WORD.findall(header)
+    codes = {
+        word.upper()
+        for position, word in enumerate(words)
+        if len(word) == 3
+        and word.upper() in ISO_4217_CODES
+        and (word.isupper() or position == len(words) - 1 or f"({word})" in header)
+    }
+    for symbol in _HEADER_SYMBOL.findall(header):
+        candidates = SYMBOL_CODES.get(symbol.upper()) or SYMBOL_CODES.get(symbol[-1])
+        if candidates and len(candidates) == 1:
+            codes |= candidates
+    unknown = [
+        word
+        for word in _BRACKETED_CAPITALS.findall(header)
+        if word not in ISO_4217_CODES
+    ]
+    if unknown:
+        reason = "the amount header names an unknown currency: use an ISO 4217 code"
+        return None, [Problem(reason=reason, field=column)]
+    if len(codes) > 1:
+        reason = "the amount header names more than one currency"
+        return None, [Problem(reason=reason, field=column)]
+    return next(iter(codes), None), []
 
 
 def _read_options(raw: object) -> tuple[dict[str, object], list[Problem]]:

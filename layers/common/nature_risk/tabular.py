@@ -131,6 +131,9 @@ class Table:
     # Problems of whole rows found while reading the file, such as cells past
     # the header's last column. Parsers report them with their own problems.
     read_problems: list[Problem] = field(default_factory=list)
+    # The header cell of each column as written (CSV only), such as
+    # "Amount (€)" for the column "amount".
+    headers: dict[str, str] = field(default_factory=dict)
 
     def problem(self, row: int, column: str, reason: str) -> Problem:
         """Build a problem located the way this table's source counts rows."""
@@ -734,6 +737,7 @@ def _finish_table(
     empty = [column for column in unnamed if _blank_cells(frame[column]).all()]
     if empty:
         frame = frame.drop(columns=empty)
+    headers = dict(zip(names[:width], header[:width], strict=True))
     return Table(
         columns=list(frame.columns),
         frame=frame,
@@ -741,6 +745,7 @@ def _finish_table(
         source="csv",
         decimal=decimal,
         read_problems=list(read_problems),
+        headers={column: headers[column] for column in frame.columns},
     )
 
 
