@@ -50,6 +50,8 @@ _FLOAT = re.compile(r"([A-U]?)(\d{1,4})\.0", re.ASCII)
 _NACE = re.compile(r"([A-U]?)(\d{1,2})\.(\d{1,2})", re.ASCII)
 _DIGITS = re.compile(r"([A-U]?)(\d{1,4})", re.ASCII)
 _SECTION = re.compile(r"[A-U]", re.ASCII)
+# A code as a decimal-comma spreadsheet shows a number (1,11 or 111,0).
+_DECIMAL_COMMA = re.compile(r"[A-U]?\d+,\d+", re.ASCII)
 
 
 class Reading(NamedTuple):
@@ -233,6 +235,8 @@ class Classifier:
     def _candidates(self, raw: str) -> _Candidates:
         text = clean_text(raw)
         compact = text.replace(" ", "").upper()
+        if _DECIMAL_COMMA.fullmatch(compact):
+            compact = compact.replace(",", ".")
         if not compact:
             return _Candidates([], failure="missing_code")
         first = compact[0]
