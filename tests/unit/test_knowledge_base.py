@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import shutil
 from pathlib import Path
 
@@ -18,8 +16,13 @@ from nature_risk.knowledge_base import (
     load_knowledge_base,
 )
 
-DEPENDENCY_FILE = "ENCORE files/06. Dependency mat ratings.csv"
-PRESSURE_FILE = "ENCORE files/07. Pressure mat ratings.csv"
+from tests.unit.encore_support import (
+    DEPENDENCY_FILE,
+    PRESSURE_FILE,
+    copy_release,
+    edit_csv,
+)
+
 CROSSWALK_FILE = (
     "Crosswalk tables/EXIOBASE - NACE Rev. 2 - ISIC Rev. 4 - ISIC Rev. 5.csv"
 )
@@ -316,22 +319,7 @@ def test_get_knowledge_base_from_env(monkeypatch, encore_sept_2025_dir):
 @pytest.fixture
 def release_copy(tmp_path, encore_dir):
     """A writable copy of the top-level release (its two folders only)."""
-    target = tmp_path / "release"
-    for folder in ("ENCORE files", "Crosswalk tables"):
-        shutil.copytree(encore_dir / folder, target / folder)
-        (target / folder).chmod(0o755)
-        for path in (target / folder).iterdir():
-            path.chmod(0o644)
-    return target
-
-
-def edit_csv(path: Path, edit, encoding="utf-8-sig"):
-    """Rewrite a CSV after ``edit(records)`` changed its records in place."""
-    records = list(csv.reader(io.StringIO(path.read_text(encoding), newline="")))
-    edit(records)
-    buffer = io.StringIO(newline="")
-    csv.writer(buffer, lineterminator="\r\n").writerows(records)
-    path.write_text(buffer.getvalue(), encoding=encoding, newline="")
+    return copy_release(encore_dir, tmp_path / "release")
 
 
 def load_error(folder) -> KnowledgeBaseError:
