@@ -18,7 +18,9 @@ FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 def load_function(name: str, *, fresh: bool = False) -> ModuleType:
     """Import ``functions/<name>/app.py`` as module ``<name>_app``.
 
-    ``fresh=True`` imports it again, as a cold start would.
+    ``fresh=True`` imports it again, as a cold start would. A failed import
+    leaves no module behind, as ``importlib.import_module`` does, so the
+    next call imports it again.
     """
     module_name = f"{name}_app"
     if not fresh and module_name in sys.modules:
@@ -30,5 +32,9 @@ def load_function(name: str, *, fresh: bool = False) -> ModuleType:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
     return module

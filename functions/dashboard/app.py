@@ -3,7 +3,8 @@
 The function is stateless: each response comes from the request and the
 loaded data alone. Routes live in ``dashboard_*`` modules as Powertools
 routers, and this module only joins them into one resolver. Add a module's
-routes with ``app.include_router(router)`` below.
+routes with ``app.include_router(router)`` below. The ENCORE release loads
+when this module is imported, so a broken release fails the cold start.
 """
 
 import functools
@@ -28,9 +29,11 @@ from dashboard_openapi import (
     swagger_html,
 )
 from nature_risk.api import create_resolver
+from nature_risk.knowledge_base import load_at_cold_start
 from nature_risk.observability import get_logger, lambda_entry
 
 logger = get_logger("dashboard")
+load_at_cold_start(logger)
 app = create_resolver(logger)
 app.include_router(dashboard_reference.router)
 app.include_router(dashboard_templates.router)

@@ -3,7 +3,9 @@
 Every route is behind the HTTP API's JWT authorizer and works only on the
 portfolios of the token's subject. Each request runs in one database
 transaction, so a failure part-way leaves nothing written. The database
-connection is opened on first use and kept for warm invocations.
+connection is opened on first use and kept for warm invocations. The ENCORE
+release, which rates saved natural capital portfolios, loads when this module
+is imported, so a broken release fails the cold start.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from nature_risk.errors import (
     Problem,
     ServiceUnavailable,
 )
+from nature_risk.knowledge_base import load_at_cold_start
 from nature_risk.observability import get_logger, lambda_entry
 from nature_risk.portfolio_modules import get_module
 from nature_risk.storage import portfolio_export
@@ -43,6 +46,7 @@ from portfolio_requests import (
 )
 
 logger = get_logger("portfolio")
+load_at_cold_start(logger)
 app = create_resolver(logger)
 
 INPUT_LIMITS = InputLimits.from_env()

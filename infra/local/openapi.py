@@ -22,7 +22,11 @@ DOCUMENT_PATH = REPO_ROOT / "docs" / "openapi.json"
 
 
 def generate() -> str:
-    """Generate the document from the dashboard function's resolver."""
+    """Generate the document from the dashboard function's resolver.
+
+    Importing the function loads the ENCORE release, so ENCORE_KB_DIR must
+    name a valid one (``make openapi`` sets it).
+    """
     dashboard = load_function("dashboard")
     openapi = sys.modules["dashboard_openapi"]
     return openapi.openapi_json(dashboard.app)

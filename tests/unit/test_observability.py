@@ -112,6 +112,36 @@ def test_formatter_drops_values_of_wrong_type(logger, markers):
     assert_no_leak(output.getvalue(), markers)
 
 
+def test_release_location_keys_written(logger):
+    location = {
+        "release_file": "ENCORE files/07. Pressure mat ratings.csv",
+        "release_row": 22,
+        "release_column": "Disturbances (e.g noise, light)",
+    }
+    with capture_output() as output:
+        logger.error("Knowledge base invalid", extra=location)
+    line = product_lines(output.getvalue())[-1]
+    assert {key: line.get(key) for key in location} == location
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"release_file": "06.csv\nforged line"},
+        {"release_file": 'name "quoted"'},
+        {"release_column": "x" * 257},
+        {"release_column": 3},
+        {"release_row": "22"},
+        {"release_row": True},
+    ],
+)
+def test_release_location_keys_checked(logger, extra):
+    with capture_output() as output:
+        logger.error("Knowledge base invalid", extra=extra)
+    line = product_lines(output.getvalue())[-1]
+    assert not set(extra) & set(line)
+
+
 def test_formatter_drops_appended_keys(logger, markers):
     with capture_output() as output:
         logger.append_keys(portfolio_name=markers.new())

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,15 @@ from tests.functions import load_function
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAYER_DIR = REPO_ROOT / "layers" / "common"
 FUNCTION_DIR = REPO_ROOT / "functions" / "dashboard"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def data_folders(encore_dir: Path, biodiversity_dir: Path) -> Iterator[None]:
+    # The dashboard function loads the release when it is imported.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ENCORE_KB_DIR", str(encore_dir))
+        patch.setenv("BIODIVERSITY_DATA_DIR", str(biodiversity_dir))
+        yield
 
 
 @pytest.fixture(scope="module")

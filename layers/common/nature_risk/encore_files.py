@@ -47,6 +47,20 @@ class KnowledgeBaseError(Exception):
             location.append(f"column {column!r}")
         super().__init__(f"{', '.join(location)}: {reason}" if location else reason)
 
+    def log_fields(self) -> dict[str, object]:
+        """Describe the error for a log line: its class, code, file, row and column.
+
+        The reason is left out. The keys are allowlisted in
+        ``nature_risk.observability``, which drops a missing location.
+        """
+        return {
+            "error_class": type(self).__name__,
+            "error_code": "knowledge_base_invalid",
+            "release_file": self.file,
+            "release_row": self.row,
+            "release_column": self.column,
+        }
+
 
 def clean_text(value: str) -> str:
     """Collapse every run of whitespace (NBSP and line breaks too) to one space."""

@@ -4,7 +4,8 @@
 ``Crosswalk tables/``), validates it and returns an immutable
 ``KnowledgeBase``. ``get_knowledge_base`` caches the release named by
 ``ENCORE_KB_DIR``. Any invalid content raises ``KnowledgeBaseError`` naming the
-file, row and column, so a broken release fails at start-up.
+file, row and column. The functions call ``load_at_cold_start`` when imported,
+so a broken release fails their start-up.
 
 Ratings are stored as ``numpy.int8`` positions in ``RATINGS``, highest first,
 so the highest of several ratings is the minimum position.
@@ -19,7 +20,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -50,6 +51,9 @@ from nature_risk.knowledge_base_types import (
     SubService,
 )
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger
+
 __all__ = [
     "RATING_INDEX",
     "RATINGS",
@@ -63,6 +67,7 @@ __all__ = [
     "Release",
     "SubService",
     "get_knowledge_base",
+    "load_at_cold_start",
     "load_knowledge_base",
 ]
 
@@ -321,3 +326,30 @@ def get_knowledge_base() -> KnowledgeBase:
                 extra={"error_code": mismatch.code},
             )
     return load_knowledge_base(settings.kb_dir, settings.release_name)
+
+
+def load_at_cold_start(logger: Logger) -> KnowledgeBase:
+    """Load the release for a function's cold start with ``get_knowledge_base``.
+
+    An invalid release is logged with the file, row and column at fault, and
+    an invalid setting with the variable's name. The error is then raised
+    again, so the import of the function fails and Lambda reports an init
+    error rather than failing every request.
+    """
+    from nature_risk.config import ConfigurationError
+
+    try:
+        return get_knowledge_base()
+    except KnowledgeBaseError as error:
+        logger.error("Knowledge base invalid", extra=error.log_fields())
+        raise
+    except ConfigurationError as error:
+        logger.error(
+            "Knowledge base settings invalid",
+            extra={
+                "error_class": type(error).__name__,
+                "error_code": "configuration_invalid",
+                "setting": error.setting,
+            },
+        )
+        raise

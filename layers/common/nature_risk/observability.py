@@ -59,6 +59,8 @@ TEXT_LOG_KEYS = frozenset(
         "layer_pack",
         "pack_location",
         "setting",
+        "release_file",
+        "release_column",
     }
 )
 COUNT_LOG_KEYS = frozenset(
@@ -73,6 +75,7 @@ COUNT_LOG_KEYS = frozenset(
         "portfolios",
         "objects",
         "bytes",
+        "release_row",
     }
 )
 NUMBER_LOG_KEYS = frozenset({"duration_ms"})
@@ -92,6 +95,10 @@ _ERROR_CODE = re.compile(r"^[A-Za-z0-9_.]{1,64}$")
 _PACK_TEXT = re.compile(r"^[A-Za-z0-9_.\[\] -]{1,128}$")
 # Environment variable names, which come from the deployment.
 _SETTING_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+# ENCORE release file paths and column headers, such as ``ENCORE files/06.
+# Dependency mat ratings.csv`` or ``Disturbances (e.g noise, light)``. They
+# come from the deployed release folder, never from a request.
+_RELEASE_TEXT = re.compile(r"[\w .,:;()\[\]&'*+\-/]{1,256}")
 _MAX_FRAMES = 40
 
 WITHHELD_MESSAGE = "Log message withheld because it is not a fixed string"
@@ -279,6 +286,8 @@ def _is_allowed_value(key: str, value: object) -> bool:
             return bool(_PACK_TEXT.match(value))
         if key == "setting":
             return bool(_SETTING_NAME.match(value))
+        if key in ("release_file", "release_column"):
+            return _RELEASE_TEXT.fullmatch(value) is not None
         return True
     if key in COUNT_LOG_KEYS:
         return isinstance(value, int) and not isinstance(value, bool)
