@@ -47,7 +47,8 @@ def dashboard_options(
         " of them (1,000 by default) are listed under 'unmatched'."
     ),
     tags=TAGS,
-    responses=responses("NaturalCapitalDashboard", 400, 413, 415),
+    # 503: a GICS code when the release's GICS workbook is invalid.
+    responses=responses("NaturalCapitalDashboard", 400, 413, 415, 503),
 )
 def post_natural_capital_dashboard(
     exclude_water_supply: Annotated[

@@ -203,7 +203,8 @@ def list_pressures() -> PressureList:
         " as a holding's code would be, and the resolution is returned."
     ),
     tags=TAGS,
-    responses=responses(ActivityPage),
+    # 503: a GICS code when the release's GICS workbook is invalid.
+    responses=responses(ActivityPage, 503),
 )
 def search_economic_activities(
     q: Annotated[

@@ -1,10 +1,11 @@
 """Start the local API: ``python -m infra.local.run [--port N]`` (``make run``).
 
 Every function's real handler runs in this process behind
-``infra.local.server``. The ENCORE release and the biodiversity data load
-before anything starts, so a broken release stops start-up with its file,
-row and column. Each run keeps its state (PostgreSQL, certificates) in its
-own folder under ``.local/``, so two runs on different ports do not clash.
+``infra.local.server``. The ENCORE release (its GICS workbook included) and
+the biodiversity data load before anything starts, so a broken release stops
+start-up with its file, row and column. Each run keeps its state (PostgreSQL,
+certificates) in its own folder under ``.local/``, so two runs on different
+ports do not clash.
 Ctrl+C, SIGINT or SIGTERM stop PostgreSQL and moto and remove that folder.
 """
 
@@ -112,8 +113,10 @@ def set_data_folders(
 def load_reference_data() -> None:
     """Load the ENCORE release and the biodiversity data, as the functions will.
 
-    Raises ``StartupError`` with the loader's message, which names the file,
-    row and column of the first problem in a release.
+    The GICS workbook, which the functions read on the first GICS code, is
+    read now too, so that a broken one stops the run. Raises ``StartupError``
+    with the loader's message, which names the file, row and column of the
+    first problem in a release.
     """
     from nature_risk.biodiversity import LayerPackError, get_biodiversity
     from nature_risk.config import ConfigurationError
@@ -121,7 +124,7 @@ def load_reference_data() -> None:
     from nature_risk.knowledge_base import get_knowledge_base
 
     try:
-        get_knowledge_base()
+        get_knowledge_base().crosswalks.gics()
     except (ConfigurationError, KnowledgeBaseError) as error:
         raise StartupError(f"invalid ENCORE release (ENCORE_KB_DIR): {error}") from None
     try:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 DEPENDENCY_FILE = "ENCORE files/06. Dependency mat ratings.csv"
 PRESSURE_FILE = "ENCORE files/07. Pressure mat ratings.csv"
+GICS_FILE = "Crosswalk tables/GICS - ENCORE production processes - ISIC .xlsx"
 
 
 def copy_release(source: Path, target: Path) -> Path:

@@ -25,11 +25,17 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 
+from nature_risk.encore_files import KnowledgeBaseError
 from nature_risk.errors import InputError, NatureRiskError
 from nature_risk.observability import (
     exception_fields,
     get_logger,
     validation_log_fields,
+)
+
+KNOWLEDGE_BASE_UNAVAILABLE_MESSAGE = (
+    "The request needs a part of the ENCORE knowledge base that is invalid in "
+    "this deployment. Quote the request id when you report it."
 )
 
 
@@ -125,6 +131,25 @@ def create_resolver(logger: Logger | None = None) -> APIGatewayHttpResolver:
             error.message,
             problems=problems,
             truncated=truncated,
+        )
+
+    @app.exception_handler(KnowledgeBaseError)
+    def _knowledge_base_error(error: KnowledgeBaseError) -> Response:
+        # Only the parts read on first use (the GICS workbook) fail here,
+        # because the functions load the rest of the release when they start.
+        log.error(
+            "Knowledge base invalid",
+            extra={
+                **exception_fields(error),
+                **error.log_fields(),
+                "status": int(HTTPStatus.SERVICE_UNAVAILABLE),
+            },
+        )
+        return error_response(
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            KNOWLEDGE_BASE_UNAVAILABLE_MESSAGE,
+            request_id=_request_id(app),
         )
 
     @app.exception_handler(RequestValidationError)

@@ -93,7 +93,12 @@ class Crosswalks:
     def gics(self) -> dict[str, tuple[int, ...]]:
         """Return the GICS sub-industry map, reading the workbook on first call.
 
-        NOTE: the GICS workbook is validated here, on first use, not at start-up.
+        Raises ``KnowledgeBaseError`` naming the file, row and column when the
+        workbook is invalid, which ``nature_risk.api`` turns into a 503.
+
+        NOTE: without a snapshot the workbook is validated here, on the first
+        GICS code, not when the function starts (``make run`` calls this at
+        start-up).
         """
         if self.gics_source is None:
             return {}
