@@ -75,6 +75,19 @@ def test_ecosystem_services_have_definitions(dashboard: ModuleType) -> None:
     assert any(item["definition"] for item in body["items"])
 
 
+def test_water_purification_has_definition(dashboard: ModuleType) -> None:
+    response = _call(dashboard, http_event("GET", "/reference/ecosystem-services"))
+    [water] = [
+        item
+        for item in _json(response)["items"]
+        if item["name"] == "Water purification"
+    ]
+    sub_services = {sub["name"]: sub["definition"] for sub in water["sub_services"]}
+
+    assert water["definition"].startswith("Water purification services are")
+    assert sub_services["Retention and breakdown of nutrients"] is None
+
+
 def test_pressures_have_definitions(dashboard: ModuleType) -> None:
     response = _call(dashboard, http_event("GET", "/reference/pressures"))
     body = _json(response)

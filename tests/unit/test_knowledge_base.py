@@ -204,6 +204,37 @@ def test_sub_service_without_definition(kb):
     assert names["Retention and breakdown of other pollutants"] is None
 
 
+@pytest.mark.parametrize("fixture", ["kb", "kb_sept"])
+def test_level1_definition_beside_sub_service(request, fixture):
+    # Row 23 of the services file fills Level 1, Level 2 and a definition
+    # that opens with the Level-1 name.
+    loaded = request.getfixturevalue(fixture)
+    water = loaded.ecosystem_services[loaded.service_index("Water purification")]
+    definitions = {sub.name: sub.definition for sub in water.sub_services}
+    assert water.definition.startswith("Water purification services are")
+    assert definitions["Retention and breakdown of nutrients"] is None
+
+
+@pytest.mark.parametrize("fixture", ["kb", "kb_sept"])
+@pytest.mark.parametrize(
+    ("service", "first_sub_service"),
+    [
+        ("Biomass provisioning", "Crop provisioning services"),
+        ("Soil and sediment retention", "Soil erosion control services"),
+        ("Water flow regulation", "Baseline flow maintenance services"),
+        ("Flood mitigation services", "Coastal protection services"),
+        ("Biological control", "Pest control services"),
+    ],
+)
+def test_level2_definition_beside_level1(request, fixture, service, first_sub_service):
+    loaded = request.getfixturevalue(fixture)
+    rated = loaded.ecosystem_services[loaded.service_index(service)]
+    first = rated.sub_services[0]
+    assert rated.definition is None
+    assert first.name == first_sub_service
+    assert first.definition.startswith(f"{first_sub_service} are")
+
+
 def test_pressure_definitions_reworded(kb):
     by_name = {pressure.name: pressure.definition for pressure in kb.pressures}
     toxic = by_name["Emissions of toxic soil and water pollutants"]

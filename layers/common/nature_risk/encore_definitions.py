@@ -36,6 +36,21 @@ def label_key(label: str) -> frozenset[str]:
     return frozenset(word for word in text.split() if word not in _LABEL_STOPWORDS)
 
 
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.casefold())
+
+
+def _opens_with(definition: str, name: str) -> bool:
+    """Tell whether ``definition`` starts with the words of the service ``name``.
+
+    ENCORE's definitions mostly open with the name of the service they define
+    (``Crop provisioning services are ...``). Case, punctuation and the
+    bracketed part of a name (``(water quality amelioration)``) are ignored.
+    """
+    name_words = _words(re.sub(r"\([^)]*\)", " ", name))
+    return bool(name_words) and _words(definition)[: len(name_words)] == name_words
+
+
 def read_service_definitions(
     source: SourceFile, service_names: list[str]
 ) -> tuple[EcosystemService, ...]:
@@ -44,7 +59,9 @@ def read_service_definitions(
     The body runs from the header to the first blank record. A record with only
     its first cell filled is a category (``Provisioning services``). An empty
     Level-1 cell continues the Level-1 service above. Where Level 2 is filled,
-    the definition belongs to the Level-2 service.
+    the definition belongs to the Level-2 service, unless the record also
+    names a Level-1 service and the definition opens with that name (see
+    ``_opens_with``).
     """
     file = source.relative_path
     records = decode_csv(source)
@@ -85,7 +102,12 @@ def read_service_definitions(
                 row=row,
                 column=header[level1],
             )
-        if sub_name:
+        if name and sub_name and _opens_with(definition, name):
+            # The Water purification record puts the Level-1 definition beside
+            # its first Level-2 service, which is left without one.
+            current["definition"] = definition
+            current["subs"].append(SubService(sub_name, None))
+        elif sub_name:
             current["subs"].append(SubService(sub_name, definition or None))
         elif name:
             current["definition"] = definition or None
