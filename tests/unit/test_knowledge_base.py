@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from nature_risk import knowledge_base
+from nature_risk.encore_files import SourceFile, decode_csv
 from nature_risk.knowledge_base import (
     RATINGS,
     KnowledgeBaseError,
@@ -436,6 +437,40 @@ def test_repeated_activity_named(release_copy):
     edit_csv(release_copy / DEPENDENCY_FILE, edit)
     error = load_error(release_copy)
     assert (error.file, error.row) == (DEPENDENCY_FILE, 273)
+
+
+def test_invalid_utf8_after_bom_named(release_copy):
+    # A Windows-1252 letter (0xC1) in row 22's ISIC Group, as an editor that
+    # saves in that encoding would write it, in a file with a UTF-8 BOM.
+    path = release_copy / PRESSURE_FILE
+    data = bytearray(path.read_bytes())
+    row_22 = sum(len(line) + 2 for line in data.split(b"\r\n")[:21])
+    offset = data.index(b"Animal", row_22)
+    data[offset] = 0xC1
+    path.write_bytes(bytes(data))
+
+    error = load_error(release_copy)
+
+    assert error.file == PRESSURE_FILE
+    assert error.row == 22
+    assert "invalid UTF-8 byte" in error.reason
+    assert f"byte offset {offset}" in error.reason
+
+
+def test_invalid_utf8_in_quoted_line_break():
+    data = '\ufeffa,b\r\n"one\ntwo",x\r\n"three\nf'.encode() + b"\xff" + b'",y\r\n'
+    source = SourceFile("ENCORE files/99. Test.csv", data)
+
+    with pytest.raises(KnowledgeBaseError) as caught:
+        decode_csv(source)
+
+    assert caught.value.row == 3
+    assert f"byte offset {data.index(b'\xff')}" in caught.value.reason
+
+
+def test_file_without_bom_read_as_windows_1252():
+    source = SourceFile("Crosswalk tables/x.csv", b"a,b\r\nnon\xa0breaking,1\r\n")
+    assert decode_csv(source) == [["a", "b"], ["non\xa0breaking", "1"]]
 
 
 def test_missing_file_named(release_copy):

@@ -7,6 +7,7 @@ Every problem raises ``KnowledgeBaseError`` naming the file, row and column.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -130,23 +131,60 @@ def decode_csv(source: SourceFile) -> list[list[str]]:
     """Parse a CSV file into records, keeping every cell as text.
 
     ENCORE CSVs are UTF-8 with a byte order mark, except one crosswalk that is
-    Windows-1252 (raw 0xA0 bytes). Quoted cells may hold line breaks, so a real
-    CSV parser is used rather than a split on lines.
+    Windows-1252 (raw 0xA0 bytes) without one. A file with the mark must be
+    valid UTF-8, and an invalid byte raises naming its row and byte offset. A
+    file without the mark that is not UTF-8 is read as Windows-1252. Quoted
+    cells may hold line breaks, so a real CSV parser is used rather than a
+    split on lines.
     """
-    try:
-        text = source.data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = source.data.decode("cp1252")
-        except UnicodeDecodeError:
-            raise KnowledgeBaseError(
-                "is neither UTF-8 nor Windows-1252 text", file=source.relative_path
-            ) from None
+    if source.data.startswith(codecs.BOM_UTF8):
+        text = _decode_utf8_after_bom(source)
+    else:
+        text = _decode_without_bom(source)
     try:
         return list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as error:
         raise KnowledgeBaseError(
             f"is not valid CSV ({error})", file=source.relative_path
+        ) from None
+
+
+def _decode_utf8_after_bom(source: SourceFile) -> str:
+    body = source.data[len(codecs.BOM_UTF8) :]
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        offset = len(codecs.BOM_UTF8) + error.start
+        raise KnowledgeBaseError(
+            f"has an invalid UTF-8 byte at byte offset {offset} although it "
+            "starts with a UTF-8 byte order mark. Save it again as UTF-8.",
+            file=source.relative_path,
+            row=_row_before_end(body[: error.start].decode("utf-8")),
+        ) from None
+
+
+def _row_before_end(text: str) -> int | None:
+    """Return the 1-based CSV record that a character added to ``text`` falls in.
+
+    Records are counted by the CSV parser, so line breaks inside quoted cells
+    do not start a record. Returns None when ``text`` is not valid CSV.
+    """
+    try:
+        return sum(1 for _ in csv.reader(io.StringIO(text + "x", newline="")))
+    except csv.Error:
+        return None
+
+
+def _decode_without_bom(source: SourceFile) -> str:
+    try:
+        return source.data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return source.data.decode("cp1252")
+    except UnicodeDecodeError:
+        raise KnowledgeBaseError(
+            "is neither UTF-8 nor Windows-1252 text", file=source.relative_path
         ) from None
 
 
