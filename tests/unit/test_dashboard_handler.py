@@ -219,6 +219,26 @@ def test_activities_unknown_code_is_empty(dashboard: ModuleType) -> None:
     assert _json(response)["total"] == 0
 
 
+@pytest.mark.parametrize("code", ["", "  "])
+def test_activities_empty_code_is_missing(dashboard: ModuleType, code: str) -> None:
+    event = http_event("GET", "/reference/economic-activities", query={"code": code})
+    response = _call(dashboard, event)
+
+    assert response["statusCode"] == 200
+    assert _json(response)["resolution"]["reason"] == "missing_code"
+
+
+def test_dashboard_empty_json_code_is_400(dashboard: ModuleType) -> None:
+    payload = {"holdings": [{"name": "A", "code": ""}, {"name": "B", "code": "0111"}]}
+    response = _call(dashboard, json_event(PATH, payload))
+    error = _json(response)["error"]
+
+    assert response["statusCode"] == 400
+    assert error["problems"] == [
+        {"reason": "missing code", "field": "holdings[0].code"}
+    ]
+
+
 @pytest.mark.parametrize(
     "query",
     [{"limit": "0"}, {"limit": "501"}, {"offset": "-1"}, {"limit": "ten"}],
