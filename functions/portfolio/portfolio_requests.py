@@ -17,7 +17,6 @@ import base64
 import binascii
 import email.parser
 import email.policy
-import json
 import re
 import unicodedata
 import urllib.parse
@@ -33,6 +32,7 @@ from nature_risk.errors import (
     Problem,
     Unauthorized,
 )
+from nature_risk.json_input import load_json
 from nature_risk.portfolio_modules import get_module
 from nature_risk.storage.portfolios import PortfolioDraft
 from nature_risk.text_encoding import is_utf8_encodable, unencodable_path
@@ -95,7 +95,7 @@ def read_body(event: APIGatewayProxyEventV2, limits: InputLimits) -> bytes:
 
 def _json_fields(body: bytes) -> dict[str, Any]:
     try:
-        document = json.loads(body)
+        document = load_json(body)
     except (ValueError, UnicodeDecodeError):
         raise InputError(
             "The body is not valid JSON.",

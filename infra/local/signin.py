@@ -23,6 +23,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from nature_risk.json_input import JsonNestingError, load_json
 from nature_risk.text_encoding import is_utf8_encodable
 
 from infra.local.server import AuthorizationFailed
@@ -150,8 +151,8 @@ class LocalSignIn:
         signed-in routes with ``Authorization: Bearer <token>``.
         """
         try:
-            body = json.loads(event.get("body") or "{}")
-        except ValueError:
+            body = load_json(event.get("body") or "{}")
+        except (ValueError, JsonNestingError):
             body = None
         user = body.get("user") if isinstance(body, dict) else None
         if not is_valid_user(user):

@@ -179,6 +179,15 @@ def test_sign_in_rejects_alg_none() -> None:
         provider.verify(f"{header.decode()}.{claims}.")
 
 
+def test_sign_in_nested_body_rejected() -> None:
+    depth = 10_008
+    event = {"body": '{"user": ' + "[" * depth + "]" * depth + "}"}
+
+    response = LocalSignIn().sign_in_handler(event, None)
+
+    assert response["statusCode"] == 400
+
+
 READY_PREFIX = "State folder (removed on exit): "
 START_TIMEOUT_SECONDS = 120
 

@@ -239,6 +239,64 @@ def test_unknown_options_not_stored(portfolio_function: ModuleType) -> None:
     assert "not_an_option" not in listed["body"]
 
 
+# Nested JSON ---------------------------------------------------------------
+
+# CPython 3.13's json decoder raises RecursionError from 10,000 levels on.
+TOO_DEEP = 10_008
+
+
+def deep_body(where: str) -> bytes:
+    """Build a valid portfolio body with arrays nested TOO_DEEP levels at ``where``."""
+    document = json.loads(json.dumps(PORTFOLIO))
+    if where == "top level":
+        document["x"] = "NESTED"
+    elif where == "options":
+        document["options"] = {"a": "NESTED"}
+    else:
+        document["holdings"][0]["amount"] = "NESTED"
+    nested = "[" * TOO_DEEP + "]" * TOO_DEEP
+    return json.dumps(document).replace('"NESTED"', nested).encode()
+
+
+@pytest.mark.parametrize("where", ["top level", "options", "amount"])
+def test_create_nested_too_deeply_rejected(
+    portfolio_function: ModuleType, where: str
+) -> None:
+    response = call(
+        portfolio_function,
+        "POST",
+        "/portfolios",
+        "POST /portfolios",
+        body=deep_body(where),
+        headers={"content-type": "application/json"},
+    )
+
+    assert response["statusCode"] == 400
+    assert "nested too deeply" in body_of(response)["error"]["message"]
+    problems = body_of(response)["error"]["problems"]
+    assert problems == [{"field": "body", "reason": "nested too deeply"}]
+
+
+@pytest.mark.parametrize("where", ["top level", "options", "amount"])
+def test_replace_nested_too_deeply_rejected(
+    portfolio_function: ModuleType, where: str
+) -> None:
+    created = create(portfolio_function)
+
+    response = one(
+        portfolio_function,
+        "PUT",
+        created["id"],
+        body=deep_body(where),
+        headers={"content-type": "application/json", "if-match": '"1"'},
+    )
+
+    assert response["statusCode"] == 400
+    problems = body_of(response)["error"]["problems"]
+    assert problems == [{"field": "body", "reason": "nested too deeply"}]
+    assert body_of(one(portfolio_function, "GET", created["id"]))["version"] == 1
+
+
 # Holding text --------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ mechanism quickly, and the full-size tests use the default limits.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -224,7 +225,14 @@ def test_export_cursor_after_change(
     assert "Start the export again" in body_of(second)["error"]["message"]
 
 
-@pytest.mark.parametrize("cursor", ["not-a-cursor", "W10", "WyJ4Il0"])
+# The last cursor is JSON nested deeper than the decoder can read.
+DEEP_CURSOR = base64.urlsafe_b64encode(b"[" * 10_008 + b"]" * 10_008).decode()
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["not-a-cursor", "W10", "WyJ4Il0", pytest.param(DEEP_CURSOR, id="deeply-nested")],
+)
 def test_export_invalid_cursor(
     open_function, clean_database: PostgresServer, cursor: str
 ) -> None:

@@ -349,6 +349,17 @@ def test_multipart_options_not_json_rejected():
     assert problems == [{"reason": "options must be a JSON object", "field": "options"}]
 
 
+def test_multipart_options_nested_too_deeply():
+    depth = 10_000
+    body, content_type = multipart(
+        b"code\r\n0111\r\n", options="[" * depth + "]" * depth
+    )
+
+    problems = problems_of(body, content_type)
+
+    assert problems == [{"reason": "nested too deeply", "field": "options"}]
+
+
 def test_json_options_must_be_flat():
     with pytest.raises(InputError) as raised:
         from_json({"holdings": [{"code": "0111"}], "options": {"a": {"b": 1}}})

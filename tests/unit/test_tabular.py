@@ -537,9 +537,15 @@ def test_json_nan_literal_rejected():
         read_table(b'[{"amount": NaN}]', "application/json", LIMITS)
 
 
-def test_json_deep_nesting_rejected():
-    with pytest.raises(InputError):
-        read_table(b"[" * 100_000 + b"]" * 100_000, "application/json", LIMITS)
+@pytest.mark.parametrize("depth", [10_000, 100_000])
+def test_json_deep_nesting_rejected(depth):
+    with pytest.raises(InputError) as raised:
+        read_table(b"[" * depth + b"]" * depth, "application/json", LIMITS)
+
+    assert "nested too deeply" in raised.value.message
+    assert [problem.to_dict() for problem in raised.value.problems] == [
+        {"reason": "nested too deeply", "field": "body"}
+    ]
 
 
 def test_json_too_many_entries_gives_413():

@@ -242,6 +242,37 @@ def test_keys_in_other_records_share_column(dashboard):
     assert body_of(response)["totals"]["holdings"] == 2
 
 
+# CPython 3.13's json decoder raises RecursionError from 10,000 levels on.
+TOO_DEEP = 10_008
+
+
+def deep_json_body(path: str, where: str) -> bytes:
+    """Build a valid upload with arrays nested TOO_DEEP levels at ``where``."""
+    records_field, record = RECORDS_BY_PATH[path]
+    document: dict[str, Any] = {records_field: [{**record, "amount": 5}]}
+    if where == "top level":
+        document["x"] = "NESTED"
+    elif where == "options":
+        document["options"] = {"a": "NESTED"}
+    else:
+        document[records_field][0][where] = "NESTED"
+    nested = "[" * TOO_DEEP + "]" * TOO_DEEP
+    return json.dumps(document).replace('"NESTED"', nested).encode()
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("where", ["top level", "options", "amount"])
+def test_json_nested_too_deeply_rejected(dashboard, path, where):
+    body = deep_json_body(path, where)
+    event = csv_event(path, body, content_type="application/json")
+
+    response = call(dashboard, event)
+
+    assert response["statusCode"] == 400
+    assert "nested too deeply" in body_of(response)["error"]["message"]
+    assert problems_of(response) == [{"reason": "nested too deeply", "field": "body"}]
+
+
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("second_name", ["file", "other"])
 def test_second_file_part_rejected(dashboard, path, second_name):

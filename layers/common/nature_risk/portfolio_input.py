@@ -30,7 +30,6 @@ holding gets the same weight. Every bad row is reported in one ``InputError``
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field, replace
 
@@ -46,6 +45,7 @@ from nature_risk.amounts import (
 )
 from nature_risk.config import InputLimits
 from nature_risk.errors import InputError, Problem
+from nature_risk.json_input import load_json
 from nature_risk.tabular import Table, find_column, read_table, whitespace_rows
 
 CODE_ALIASES = (
@@ -400,13 +400,16 @@ def _header_currency(header: str, column: str) -> tuple[str | None, list[Problem
 
 
 def _read_options(raw: object) -> tuple[dict[str, object], list[Problem]]:
-    """Validate dashboard options: an object of flags, numbers and strings."""
+    """Validate dashboard options: an object of flags, numbers and strings.
+
+    Raises ``JsonNestingError`` when JSON text of options is nested too deeply.
+    """
     if raw is None or raw == "":
         return {}, []
     if isinstance(raw, str):
         try:
-            raw = json.loads(raw)
-        except (ValueError, RecursionError):
+            raw = load_json(raw, field="options")
+        except ValueError:
             return {}, [
                 Problem(reason="options must be a JSON object", field="options")
             ]

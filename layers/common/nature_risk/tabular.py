@@ -844,8 +844,10 @@ def _read_json(
     amount_fields: Sequence[str] = (),
 ) -> Table:
     """Read a JSON body: an object containing a list of records, or a bare list."""
+    from nature_risk.json_input import load_json
+
     try:
-        document = json.loads(
+        document = load_json(
             body, parse_constant=_reject_constant, object_pairs_hook=_unique_keys
         )
     except _RepeatedKey:
@@ -858,7 +860,7 @@ def _read_json(
         raise InputError(
             f"The body is not valid JSON (line {error.lineno}, column {error.colno})."
         ) from None
-    except (ValueError, RecursionError):
+    except ValueError:
         raise InputError("The body is not valid JSON.") from None
 
     # Messages name the caller's field, never a key taken from the body.

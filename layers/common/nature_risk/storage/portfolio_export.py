@@ -23,6 +23,7 @@ from typing import Any
 import pg8000.native
 
 from nature_risk.errors import Conflict, InputError, Problem
+from nature_risk.json_input import JsonNestingError, load_json
 from nature_risk.storage.portfolios import (
     Portfolio,
     escaped_size,
@@ -93,7 +94,7 @@ def _decode_cursor(cursor: str) -> _Position:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
-        created_text, id_text, offset, version, page_number = json.loads(text)
+        created_text, id_text, offset, version, page_number = load_json(text)
         created_at = dt.datetime.fromisoformat(created_text)
         numbers = (offset, version, page_number)
         if created_at.tzinfo is None or not all(
@@ -101,7 +102,7 @@ def _decode_cursor(cursor: str) -> _Position:
         ):
             raise ValueError("invalid cursor fields")
         return _Position(created_at, uuid.UUID(id_text), offset, version, page_number)
-    except (ValueError, TypeError, UnicodeError, binascii.Error):
+    except (ValueError, TypeError, UnicodeError, binascii.Error, JsonNestingError):
         raise InputError(
             "The cursor is invalid. Use the next_cursor value of the previous page.",
             [Problem(field="cursor", reason="invalid")],

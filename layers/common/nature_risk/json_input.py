@@ -1,0 +1,46 @@
+"""Parse JSON text that a request carries, rejecting nesting too deep to parse.
+
+Python's ``json`` decoder recurses once per nested array or object, and
+CPython 3.13 raises ``RecursionError`` at about 10,000 levels. Every reader of
+request JSON calls ``load_json``, so such a document gets the same 400 on
+every route, and the error names the field that carried it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from nature_risk.errors import InputError, Problem
+
+
+class JsonNestingError(InputError):
+    """A JSON document is nested deeper than the decoder can read."""
+
+    def __init__(self, field: str) -> None:
+        if field == "body":
+            message = (
+                "The JSON body is nested too deeply to read. A portfolio needs"
+                " three levels: an object, its list of records and one object"
+                " per record."
+            )
+        else:
+            message = (
+                f"The JSON text of the field '{field}' is nested too deeply to"
+                " read: send one object of flags, numbers and strings."
+            )
+        super().__init__(message, [Problem(reason="nested too deeply", field=field)])
+
+
+def load_json(text: str | bytes, *, field: str = "body", **options: Any) -> Any:
+    """Parse JSON text with ``json.loads``, passing ``options`` on to it.
+
+    ``field`` names where the text came from: ``body`` or a form field.
+    Raises ``JsonNestingError`` (400) when the document is nested too deeply
+    to read, and ``ValueError`` for text that is not JSON, as ``json.loads``
+    does.
+    """
+    try:
+        return json.loads(text, **options)
+    except RecursionError:
+        raise JsonNestingError(field) from None
