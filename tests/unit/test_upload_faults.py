@@ -274,6 +274,68 @@ def test_json_nested_too_deeply_rejected(dashboard, path, where):
 
 
 @pytest.mark.parametrize("path", PATHS)
+def test_options_text_nested_too_deeply_rejected(dashboard, path):
+    files = {"file": ("p.csv", CSV_BY_PATH[path].encode(), "text/csv")}
+    options = "[" * TOO_DEEP + "]" * TOO_DEEP
+
+    response = call(dashboard, multipart_event(path, files, {"options": options}))
+
+    assert response["statusCode"] == 400
+    assert problems_of(response) == [
+        {"reason": "nested too deeply", "field": "options"}
+    ]
+
+
+# Options ---------------------------------------------------------------------
+
+INVALID_OPTIONS_TEXT = [
+    ("{not json", "options must be a JSON object"),
+    ('["a"]', "options must be an object"),
+    ('{"a": {"b": 1}}', "option values must be true, false, numbers or strings"),
+]
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(("text", "reason"), INVALID_OPTIONS_TEXT)
+def test_invalid_options_text_rejected(dashboard, path, text, reason):
+    files = {"file": ("p.csv", CSV_BY_PATH[path].encode(), "text/csv")}
+
+    response = call(dashboard, multipart_event(path, files, {"options": text}))
+
+    assert response["statusCode"] == 400
+    assert problems_of(response) == [{"reason": reason, "field": "options"}]
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    ("options", "reason"),
+    [
+        (["a"], "options must be an object"),
+        (5, "options must be an object"),
+        ({f"key{index}": 1 for index in range(33)}, "options has more than 32 fields"),
+    ],
+)
+def test_invalid_json_options_rejected(dashboard, path, options, reason):
+    records_field, record = RECORDS_BY_PATH[path]
+    payload = {records_field: [record], "options": options}
+
+    response = call(dashboard, json_event(path, payload))
+
+    assert response["statusCode"] == 400
+    assert problems_of(response) == [{"reason": reason, "field": "options"}]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_valid_options_accepted(dashboard, path):
+    files = {"file": ("p.csv", CSV_BY_PATH[path].encode(), "text/csv")}
+    fields = {"options": '{"exclude_water_supply": true, "note": "x"}'}
+
+    response = call(dashboard, multipart_event(path, files, fields))
+
+    assert response["statusCode"] == 200
+
+
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("second_name", ["file", "other"])
 def test_second_file_part_rejected(dashboard, path, second_name):
     content = CSV_BY_PATH[path].encode()

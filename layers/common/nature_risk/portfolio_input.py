@@ -45,7 +45,7 @@ from nature_risk.amounts import (
 )
 from nature_risk.config import InputLimits
 from nature_risk.errors import InputError, Problem
-from nature_risk.json_input import load_json
+from nature_risk.option_flags import read_options
 from nature_risk.tabular import Table, find_column, read_table, whitespace_rows
 
 CODE_ALIASES = (
@@ -105,7 +105,6 @@ AMOUNT_ALIASES = (
 )
 CURRENCY_ALIASES = ("currency", "currency_code", "ccy")
 
-MAX_OPTIONS = 32
 # ``="0111"`` is how users keep Excel from dropping a code's leading zeros.
 _EXCEL_TEXT_FORMULA = re.compile(r'="(.*)"')
 # Words, three capitals in brackets, and a currency symbol with its prefix
@@ -216,7 +215,7 @@ def parse_holdings(
             table.frame[amount_column], table.rows, "amount", currency
         )
         problems += table.relocate(cell_problems)
-    options, option_problems = _read_options(table.form_fields.get("options"))
+    options, option_problems = read_options(table.form_fields.get("options"))
     problems += option_problems
     problems = table.with_read_problems(problems)
 
@@ -397,42 +396,3 @@ def _header_currency(header: str, column: str) -> tuple[str | None, list[Problem
         reason = "the amount header names more than one currency"
         return None, [Problem(reason=reason, field=column)]
     return next(iter(codes), None), []
-
-
-def _read_options(raw: object) -> tuple[dict[str, object], list[Problem]]:
-    """Validate dashboard options: an object of flags, numbers and strings.
-
-    Raises ``JsonNestingError`` when JSON text of options is nested too deeply.
-    """
-    if raw is None or raw == "":
-        return {}, []
-    if isinstance(raw, str):
-        try:
-            raw = load_json(raw, field="options")
-        except ValueError:
-            return {}, [
-                Problem(reason="options must be a JSON object", field="options")
-            ]
-    if not isinstance(raw, dict):
-        return {}, [Problem(reason="options must be an object", field="options")]
-    if len(raw) > MAX_OPTIONS:
-        return {}, [
-            Problem(
-                reason=f"options has more than {MAX_OPTIONS} fields", field="options"
-            )
-        ]
-    if not all(_is_option_value(value) for value in raw.values()):
-        # The keys are user input, so the problem names only the object.
-        return {}, [
-            Problem(
-                reason="option values must be true, false, numbers or strings",
-                field="options",
-            )
-        ]
-    return dict(raw), []
-
-
-def _is_option_value(value: object) -> bool:
-    if isinstance(value, float):
-        return bool(np.isfinite(value))
-    return isinstance(value, bool | int | str)

@@ -46,6 +46,7 @@ from nature_risk.biodiversity.tiers import (
 from nature_risk.config import InputLimits
 from nature_risk.config.biodiversity import BiodiversityLimits
 from nature_risk.errors import Problem
+from nature_risk.option_flags import read_options
 from nature_risk.tabular import Table, find_column, read_table, require_records
 
 if TYPE_CHECKING:
@@ -155,7 +156,9 @@ def parse_agriculture_holdings(
         "MAX_AGRICULTURE_HOLDINGS",
         "agricultural holdings",
     )
-    problems: list[Problem] = []
+    # No option changes this dashboard, but invalid options are rejected
+    # as on every dashboard route.
+    _, problems = read_options(table.form_fields.get("options"))
     count = len(table.rows)
     commodities = _required_text(table, COMMODITY_ALIASES, "commodity", problems)
     countries = _required_text(table, COUNTRY_ALIASES, "country", problems)

@@ -42,6 +42,7 @@ from nature_risk.biodiversity.tiers import (
 from nature_risk.config import InputLimits
 from nature_risk.config.biodiversity import BiodiversityLimits
 from nature_risk.errors import Problem
+from nature_risk.option_flags import read_options
 from nature_risk.tabular import Table, find_column, read_table, require_records
 
 RECORDS_FIELD = "assets"
@@ -194,7 +195,9 @@ def parse_mining_assets(
         "MAX_MINING_ASSETS",
         "mining assets",
     )
-    problems: list[Problem] = []
+    # No option changes this dashboard, but invalid options are rejected
+    # as on every dashboard route.
+    _, problems = read_options(table.form_fields.get("options"))
     count = len(table.rows)
     latitudes = number_column(
         table,
