@@ -197,6 +197,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if length > MAX_REQUEST_BYTES:
             return self._reject_unread_body(413, "Request Entity Too Large"), unrouted
         body = self.rfile.read(length) if length else None
+        if body is not None and len(body) < length:
+            # The client closed its side before sending Content-Length bytes.
+            # API Gateway never forwards a partial body to the function.
+            return self._reject_unread_body(400, "Bad Request"), unrouted
 
         matched = self.server.routes.match(method, path)
         if matched is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import socket
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -512,6 +513,30 @@ def test_large_upload_with_expect_continue(
     assert len(body) > 1024 * 1024
     assert status == 200
     assert json.loads(payload)["totals"]["holdings"] == 60_000
+
+
+def _exchange_raw(server: LocalApiServer, data: bytes) -> bytes:
+    """Send raw bytes, close the sending side, and read until the server closes."""
+    address = ("127.0.0.1", server.server_port)
+    with socket.create_connection(address, timeout=30) as client:
+        client.sendall(data)
+        client.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := client.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_truncated_body_is_400(echo_server: LocalApiServer) -> None:
+    head = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"
+
+    response = _exchange_raw(echo_server, head + b"code,amount\n0111,1\n")
+    status_line, _, rest = response.partition(b"\r\n")
+    headers, _, payload = rest.partition(b"\r\n\r\n")
+
+    assert status_line == b"HTTP/1.1 400 Bad Request"
+    assert b"connection: close" in headers.lower()
+    assert json.loads(payload) == {"message": "Bad Request"}
 
 
 def test_events_match_powertools_model(echo_server: LocalApiServer) -> None:
