@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import socket
 import sys
 import threading
 import time
@@ -302,6 +303,10 @@ class LocalApiServer(ThreadingHTTPServer):
     """The threaded HTTP server that feeds a ``RouteTable``'s handlers."""
 
     daemon_threads = True
+    # With socketserver's default listen backlog of 5, the kernel dropped or
+    # reset connections when parallel uploads arrived faster than the serving
+    # thread accepted them. Linux caps this value at net.core.somaxconn.
+    request_queue_size = socket.SOMAXCONN
 
     def __init__(
         self, routes: RouteTable, *, port: int = DEFAULT_PORT, quiet: bool = False

@@ -539,6 +539,40 @@ def test_truncated_body_is_400(echo_server: LocalApiServer) -> None:
     assert json.loads(payload) == {"message": "Bad Request"}
 
 
+# More connections than socketserver's default listen backlog of 5.
+PARALLEL_CLIENTS = 32
+
+
+def test_parallel_connections_all_served() -> None:
+    routes = RouteTable()
+    routes.add("GET /items/{item_id}", _echo, function_name="items")
+    # The server listens from here on but accepts nothing before start(), so
+    # every connection waits in the listen backlog.
+    server = LocalApiServer(routes, port=0, quiet=True)
+    address = ("127.0.0.1", server.server_port)
+    clients: list[socket.socket] = []
+    try:
+        try:
+            for _ in range(PARALLEL_CLIENTS):
+                clients.append(socket.create_connection(address, timeout=2))
+        finally:
+            # stop() waits for the serving thread, so it must have started.
+            server.start()
+        for index, client in enumerate(clients):
+            client.settimeout(30)
+            client.sendall(
+                f"GET /items/{index} HTTP/1.1\r\nHost: x\r\n"
+                "Connection: close\r\n\r\n".encode()
+            )
+        status_lines = [client.makefile("rb").readline().rstrip() for client in clients]
+    finally:
+        for client in clients:
+            client.close()
+        server.stop()
+
+    assert status_lines == [b"HTTP/1.1 200 OK"] * PARALLEL_CLIENTS
+
+
 def test_events_match_powertools_model(echo_server: LocalApiServer) -> None:
     from aws_lambda_powertools.utilities.parser.models import (
         APIGatewayProxyEventV2Model,
