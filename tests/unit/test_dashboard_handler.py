@@ -240,11 +240,25 @@ def test_dashboard_empty_json_code_is_400(dashboard: ModuleType) -> None:
 
 
 @pytest.mark.parametrize(
-    "query",
-    [{"limit": "0"}, {"limit": "501"}, {"offset": "-1"}, {"limit": "ten"}],
+    ("query", "problem"),
+    [
+        ("limit=0", {"field": "query.limit", "reason": "must be at least 1"}),
+        ("limit=501", {"field": "query.limit", "reason": "must be at most 500"}),
+        ("offset=-1", {"field": "query.offset", "reason": "must be at least 0"}),
+        (
+            "offset=100001",
+            {"field": "query.offset", "reason": "must be at most 100000"},
+        ),
+        ("limit=ten", {"field": "query.limit", "reason": "must be a whole number"}),
+        ("limit=1.5", {"field": "query.limit", "reason": "must be a whole number"}),
+        (
+            "include_ratings=maybe",
+            {"field": "query.include_ratings", "reason": "must be true or false"},
+        ),
+    ],
 )
 def test_activities_bad_paging_is_422(
-    dashboard: ModuleType, query: dict[str, str]
+    dashboard: ModuleType, query: str, problem: dict[str, str]
 ) -> None:
     event = http_event("GET", "/reference/economic-activities", query=query)
     response = _call(dashboard, event)
@@ -252,7 +266,11 @@ def test_activities_bad_paging_is_422(
 
     assert response["statusCode"] == 422
     assert error["code"] == "invalid_request"
-    assert error["problems"][0]["field"].startswith("query.")
+    assert error["message"] == (
+        "Some request parameters are invalid: each problem names one and what"
+        " it must be."
+    )
+    assert error["problems"] == [problem]
 
 
 def test_activities_long_query_is_422(dashboard: ModuleType) -> None:
@@ -261,6 +279,42 @@ def test_activities_long_query_is_422(dashboard: ModuleType) -> None:
 
     assert response["statusCode"] == 422
     assert "x" * 101 not in response["body"]
+    assert _json(response)["error"]["problems"] == [
+        {"field": "query.q", "reason": "must be at most 100 characters"}
+    ]
+
+
+@pytest.mark.parametrize(
+    "parameter", ["limit", "offset", "q", "code", "include_ratings"]
+)
+def test_activities_repeated_parameter_is_422(
+    dashboard: ModuleType, parameter: str
+) -> None:
+    query = f"{parameter}=1&{parameter}=2"
+    event = http_event("GET", "/reference/economic-activities", query=query)
+    response = _call(dashboard, event)
+
+    assert response["statusCode"] == 422
+    assert _json(response)["error"]["problems"] == [
+        {"field": f"query.{parameter}", "reason": "must be given once"}
+    ]
+
+
+def test_long_template_name_is_422(dashboard: ModuleType) -> None:
+    name = "x" * 65
+    event = http_event(
+        "GET",
+        f"/templates/{name}",
+        route_key="GET /templates/{module}",
+        path_parameters={"module": name},
+    )
+    response = _call(dashboard, event)
+
+    assert response["statusCode"] == 422
+    assert name not in response["body"]
+    assert _json(response)["error"]["problems"] == [
+        {"field": "path.module", "reason": "must be at most 64 characters"}
+    ]
 
 
 def test_unknown_template_is_404(dashboard: ModuleType) -> None:
@@ -460,9 +514,9 @@ def test_dashboard_bad_query_flag_is_422(dashboard: ModuleType) -> None:
     response = _call(dashboard, event)
 
     assert response["statusCode"] == 422
-    assert _json(response)["error"]["problems"][0]["field"] == (
-        "query.exclude_water_supply"
-    )
+    assert _json(response)["error"]["problems"] == [
+        {"field": "query.exclude_water_supply", "reason": "must be true or false"}
+    ]
 
 
 def test_dashboard_bad_body_flag_is_400(dashboard: ModuleType) -> None:

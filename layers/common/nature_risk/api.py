@@ -32,6 +32,7 @@ from nature_risk.observability import (
     get_logger,
     validation_log_fields,
 )
+from nature_risk.validation_problems import parameter_problems
 
 KNOWLEDGE_BASE_UNAVAILABLE_MESSAGE = (
     "The request needs a part of the ENCORE knowledge base that is invalid in "
@@ -154,13 +155,7 @@ def create_resolver(logger: Logger | None = None) -> APIGatewayHttpResolver:
 
     @app.exception_handler(RequestValidationError)
     def _validation_error(error: RequestValidationError) -> Response:
-        problems = [
-            {
-                "field": ".".join(str(part) for part in item.get("loc", ())),
-                "reason": item.get("type", "invalid"),
-            }
-            for item in error.errors()
-        ]
+        problems = parameter_problems(error.errors())
         log.info(
             "Request rejected",
             extra={
@@ -172,7 +167,8 @@ def create_resolver(logger: Logger | None = None) -> APIGatewayHttpResolver:
         return error_response(
             HTTPStatus.UNPROCESSABLE_ENTITY,
             "invalid_request",
-            "The request is invalid.",
+            "Some request parameters are invalid: each problem names one and what"
+            " it must be.",
             problems=problems,
         )
 
