@@ -48,8 +48,10 @@ check-data:
 	@test -n "$(ENCORE_KB_DIR)" || { echo "ENCORE_KB_DIR is not set: download an ENCORE release and point ENCORE_KB_DIR at its folder (see README)"; exit 1; }
 
 # PORT=N serves on another port, e.g. beside a run on 3000.
+# WEB_CLIENT_ORIGIN=http://localhost:5173 lets that web client through CORS.
 run: venv system-deps check-data
-	$(BIN)/python -m infra.local.run $(if $(PORT),--port $(PORT))
+	$(BIN)/python -m infra.local.run $(if $(PORT),--port $(PORT)) \
+		$(if $(WEB_CLIENT_ORIGIN),--web-client-origin $(WEB_CLIENT_ORIGIN))
 
 unit: venv check-data
 	$(BIN)/python -m pytest tests/unit

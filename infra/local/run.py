@@ -28,6 +28,7 @@ if str(REPO_ROOT / "layers" / "common") not in sys.path:
     sys.path.insert(0, str(REPO_ROOT / "layers" / "common"))
 
 from infra.local.backends import start_local_backends  # noqa: E402
+from infra.local.cors import CorsConfiguration, load_cors_configuration  # noqa: E402
 from infra.local.server import (  # noqa: E402
     DEFAULT_PORT,
     LocalApiServer,
@@ -48,6 +49,7 @@ class StartupError(RuntimeError):
 
 
 EXAMPLE_PORTFOLIO = REPO_ROOT / "examples" / "portfolio.csv"
+TEMPLATE = REPO_ROOT / "template.yaml"
 
 
 def build_routes() -> RouteTable:
@@ -80,6 +82,19 @@ def add_portfolio_routes(routes: RouteTable, sign_in: LocalSignIn) -> None:
     routes.add(
         "POST /local/sign-in", sign_in.sign_in_handler, function_name="local-sign-in"
     )
+
+
+def local_cors_configuration(web_client_origin: str | None) -> CorsConfiguration:
+    """Read the HTTP API's CORS configuration from template.yaml for this run.
+
+    ``web_client_origin`` replaces the template's ``WebClientOrigin``
+    parameter, and without it no origin is allowed.
+    """
+    parameters = {"WebClientOrigin": web_client_origin} if web_client_origin else {}
+    configuration = load_cors_configuration(TEMPLATE, parameters)
+    if configuration is None:
+        raise StartupError(f"{TEMPLATE.name} has no CorsConfiguration on its HTTP API")
+    return configuration
 
 
 def example_curl(url: str) -> str:
@@ -149,17 +164,26 @@ def main(argv: list[str] | None = None) -> None:
         default=DEFAULT_PORT,
         help=f"TCP port to listen on (default {DEFAULT_PORT}; 0 picks a free one)",
     )
+    parser.add_argument(
+        "--web-client-origin",
+        metavar="ORIGIN",
+        help=(
+            "origin that CORS allows, in place of the template's WebClientOrigin"
+            " parameter, e.g. http://localhost:5173 (default: none)"
+        ),
+    )
     arguments = parser.parse_args(argv)
 
     try:
         set_data_folders(os.environ)
         load_reference_data()
+        cors = local_cors_configuration(arguments.web_client_origin)
     except StartupError as error:
         sys.exit(f"Local API not started: {error}")
     try:
         # Bound now, so a port in use stops the run before PostgreSQL starts.
         # Nothing is served until the routes are in place.
-        server = LocalApiServer(RouteTable(), port=arguments.port)
+        server = LocalApiServer(RouteTable(), port=arguments.port, cors=cors)
     except OSError as error:
         sys.exit(
             f"Local API not started: port {arguments.port} on 127.0.0.1 is not "
@@ -190,6 +214,8 @@ def main(argv: list[str] | None = None) -> None:
         add_portfolio_routes(server.routes, LocalSignIn())
         print(f"Local API on {server.url}")
         print(f"API documentation: {server.url}/swagger")
+        allowed = ", ".join(cors.allow_origins) or "none (set --web-client-origin)"
+        print(f"CORS origins allowed: {allowed}")
         print("Try (from the repository root):")
         print(f"  {example_curl(server.url)}")
         print("Sign in locally, then use the token on /portfolios:")

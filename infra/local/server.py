@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from infra.local.cors import CorsConfiguration
 from infra.local.events import LambdaContext, build_http_api_event, join_headers
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -41,6 +42,8 @@ _VARIABLE = re.compile(r"\{([A-Za-z0-9_]+)(\+?)\}")
 # The access log's route key for a request that matched no route. The client
 # chooses the method and path, so neither is printed.
 UNROUTED = "UNROUTED"
+# The access log's route key for a CORS preflight request the server handled.
+PREFLIGHT = "PREFLIGHT"
 
 
 class AuthorizationFailed(Exception):
@@ -168,6 +171,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         started = time.monotonic()
+        # CORS headers for this request's response, set once its headers are read.
+        self._cors_headers: dict[str, str] = {}
         method = self.command
         target = urlsplit(self.path)
         route_key = UNROUTED
@@ -203,16 +208,30 @@ class _RequestHandler(BaseHTTPRequestHandler):
             # API Gateway never forwards a partial body to the function.
             return self._reject_unread_body(400, "Bad Request"), unrouted
 
+        headers = [(name.lower(), value) for name, value in self.headers.items()]
+        request_headers = join_headers(headers)
+        cors = self.server.cors
+        if cors is not None:
+            self._cors_headers = cors.response_headers(request_headers)
+
         matched = self.server.routes.match(method, path)
         if matched is None:
+            # API Gateway responds to a preflight that no route takes (no
+            # OPTIONS or ANY route matches) itself, without calling a function.
+            # NOTE: AWS does not document the status of that response or what
+            # it sends to an origin it does not allow. 204, and no CORS
+            # headers for such an origin, are this server's choice.
+            if cors is not None and cors.is_preflight(method, request_headers):
+                self._cors_headers = cors.preflight_headers(request_headers)
+                self._send(204, {}, [], b"")
+                return 204, PREFLIGHT
             return self._send_gateway_error(404, "Not Found"), unrouted
         route, path_parameters = matched
 
-        headers = [(name.lower(), value) for name, value in self.headers.items()]
         claims = None
         if route.authorizer is not None:
             try:
-                claims = route.authorizer(join_headers(headers))
+                claims = route.authorizer(request_headers)
             except AuthorizationFailed:
                 return self._send_gateway_error(401, "Unauthorized"), route.route_key
 
@@ -286,6 +305,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _send(
         self, status: int, headers: dict[str, str], cookies: list[str], payload: bytes
     ) -> None:
+        if self.server.cors is not None:
+            # API Gateway ignores the function's CORS headers and sends the
+            # configured ones.
+            headers = {
+                name: value
+                for name, value in headers.items()
+                if not name.startswith("access-control-")
+            }
+            headers.update(self._cors_headers)
         self.send_response(status)
         for name, value in headers.items():
             if name in ("content-length", "transfer-encoding"):
@@ -293,7 +321,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         for cookie in cookies:
             self.send_header("set-cookie", cookie)
-        self.send_header("content-length", str(len(payload)))
+        if status != 204:
+            # RFC 9110, section 8.6: a 204 response carries no Content-Length.
+            self.send_header("content-length", str(len(payload)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
@@ -309,11 +339,18 @@ class LocalApiServer(ThreadingHTTPServer):
     request_queue_size = socket.SOMAXCONN
 
     def __init__(
-        self, routes: RouteTable, *, port: int = DEFAULT_PORT, quiet: bool = False
+        self,
+        routes: RouteTable,
+        *,
+        port: int = DEFAULT_PORT,
+        quiet: bool = False,
+        cors: CorsConfiguration | None = None,
     ) -> None:
         super().__init__((LOCAL_HOST, port), _RequestHandler)
         self.routes = routes
         self.quiet = quiet
+        # The HTTP API's CORS configuration, or None for an API without one.
+        self.cors = cors
         self._thread: threading.Thread | None = None
 
     @property

@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 
 from infra.local import server as local_server
-from infra.local.run import EXAMPLE_PORTFOLIO, build_routes, example_curl
+from infra.local.cors import CorsConfiguration, load_cors_configuration
+from infra.local.run import (
+    EXAMPLE_PORTFOLIO,
+    build_routes,
+    example_curl,
+    local_cors_configuration,
+)
 from infra.local.server import AuthorizationFailed, LocalApiServer, RouteTable
 from tests.events import multipart_body
 
@@ -601,3 +607,152 @@ def test_events_match_powertools_model(echo_server: LocalApiServer) -> None:
     assert parsed.queryStringParameters == {"a": "1,2"}
     parsed_private = APIGatewayProxyEventV2Model.model_validate(private)
     assert parsed_private.requestContext.authorizer.jwt.claims["sub"] == "user-1"
+
+
+# CORS ------------------------------------------------------------------------
+
+WEB_CLIENT = "http://localhost:5173"
+CORS = CorsConfiguration(
+    allow_origins=(WEB_CLIENT,),
+    allow_methods=("GET", "POST", "PUT", "DELETE", "OPTIONS"),
+    allow_headers=("authorization", "content-type", "if-match"),
+    expose_headers=("etag", "location"),
+    max_age=600,
+)
+
+
+def _cors_echo(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    response = _echo(event, context)
+    # API Gateway ignores CORS headers that the function returns.
+    response["headers"]["access-control-allow-origin"] = "https://other.example"
+    return response
+
+
+@pytest.fixture(scope="module")
+def cors_server() -> Iterator[LocalApiServer]:
+    routes = RouteTable()
+    routes.add("GET /items/{item_id}", _cors_echo, function_name="items")
+    routes.add(
+        "GET /private", _echo, function_name="private", authorizer=_bearer_authorizer
+    )
+    routes.add("ANY /any", _echo, function_name="any")
+    server = LocalApiServer(routes, port=0, quiet=True, cors=CORS)
+    server.start()
+    yield server
+    server.stop()
+
+
+def _preflight(origin: str) -> list[tuple[str, str]]:
+    return [
+        ("Origin", origin),
+        ("Access-Control-Request-Method", "PUT"),
+        ("Access-Control-Request-Headers", "authorization,if-match"),
+    ]
+
+
+@pytest.mark.parametrize("path", ["/items/1", "/private", "/no-route"])
+def test_preflight_answered_by_server(cors_server: LocalApiServer, path: str) -> None:
+    status, headers, payload = _request(
+        cors_server, "OPTIONS", path, headers=_preflight(WEB_CLIENT)
+    )
+
+    assert status == 204
+    assert payload == b""
+    assert headers["access-control-allow-origin"] == WEB_CLIENT
+    assert headers["access-control-allow-methods"] == "GET,POST,PUT,DELETE,OPTIONS"
+    assert headers["access-control-allow-headers"] == (
+        "authorization,content-type,if-match"
+    )
+    assert headers["access-control-max-age"] == "600"
+
+
+def test_preflight_other_origin_gets_no_cors_headers(
+    cors_server: LocalApiServer,
+) -> None:
+    status, headers, _ = _request(
+        cors_server, "OPTIONS", "/items/1", headers=_preflight("https://evil.example")
+    )
+
+    assert status == 204
+    assert "access-control-allow-origin" not in headers
+
+
+def test_preflight_goes_to_any_route(cors_server: LocalApiServer) -> None:
+    status, _, payload = _request(
+        cors_server, "OPTIONS", "/any", headers=_preflight(WEB_CLIENT)
+    )
+
+    assert status == 200
+    assert json.loads(payload)["event"]["requestContext"]["http"]["method"] == (
+        "OPTIONS"
+    )
+
+
+def test_options_without_preflight_headers_is_404(
+    cors_server: LocalApiServer,
+) -> None:
+    status, _, payload = _request(cors_server, "OPTIONS", "/items/1")
+
+    assert status == 404
+    assert json.loads(payload) == {"message": "Not Found"}
+
+
+def test_response_carries_configured_cors_headers(
+    cors_server: LocalApiServer,
+) -> None:
+    status, headers, _ = _request(
+        cors_server, "GET", "/items/1", headers=[("Origin", WEB_CLIENT)]
+    )
+
+    assert status == 200
+    assert headers.get_all("access-control-allow-origin") == [WEB_CLIENT]
+    assert headers["access-control-expose-headers"] == "etag,location"
+
+
+def test_response_other_origin_has_no_cors_headers(
+    cors_server: LocalApiServer,
+) -> None:
+    status, headers, _ = _request(
+        cors_server, "GET", "/items/1", headers=[("Origin", "https://evil.example")]
+    )
+
+    assert status == 200
+    assert "access-control-allow-origin" not in headers
+
+
+def test_gateway_error_carries_cors_headers(cors_server: LocalApiServer) -> None:
+    status, headers, _ = _request(
+        cors_server, "GET", "/private", headers=[("Origin", WEB_CLIENT)]
+    )
+
+    assert status == 401
+    assert headers["access-control-allow-origin"] == WEB_CLIENT
+
+
+def test_preflight_without_cors_configuration_is_404(
+    echo_server: LocalApiServer,
+) -> None:
+    status, _, _ = _request(
+        echo_server, "OPTIONS", "/items/1", headers=_preflight(WEB_CLIENT)
+    )
+
+    assert status == 404
+
+
+def test_cors_configuration_read_from_template() -> None:
+    template = Path(__file__).resolve().parents[2] / "template.yaml"
+
+    configuration = load_cors_configuration(template, {"WebClientOrigin": WEB_CLIENT})
+
+    assert configuration == CORS
+
+
+def test_local_run_cors_from_template() -> None:
+    assert local_cors_configuration(WEB_CLIENT) == CORS
+    assert local_cors_configuration(None) == CorsConfiguration(
+        allow_origins=(),
+        allow_methods=CORS.allow_methods,
+        allow_headers=CORS.allow_headers,
+        expose_headers=CORS.expose_headers,
+        max_age=CORS.max_age,
+    )
