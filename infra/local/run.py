@@ -3,10 +3,11 @@
 Every function's real handler runs in this process behind
 ``infra.local.server``. The ENCORE release (its GICS workbook included) and
 the biodiversity data load before anything starts, so a broken release stops
-start-up with its file, row and column. Each run keeps its state (PostgreSQL,
-certificates) in its own folder under ``.local/``, so two runs on different
-ports do not clash.
-Ctrl+C, SIGINT or SIGTERM stop PostgreSQL and moto and remove that folder.
+start-up with its file, row and column. Each run has its own state folder
+under ``.local/`` with the run's CA certificate, and its own PostgreSQL data
+folder (under the system temp directory when run as root, see
+``infra.local.postgres``), so two runs on different ports do not clash.
+Ctrl+C, SIGINT or SIGTERM stop PostgreSQL and moto and remove both folders.
 """
 
 from __future__ import annotations

@@ -255,6 +255,20 @@ def test_method_must_match(echo_server: LocalApiServer) -> None:
     assert status == 404
 
 
+def test_head_is_404(echo_server: LocalApiServer) -> None:
+    status, _, _ = _request(echo_server, "HEAD", "/items/abc")
+
+    assert status == 404
+
+
+def test_chunked_body_is_411(echo_server: LocalApiServer) -> None:
+    head = b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+    response = _exchange_raw(echo_server, head + b"5\r\nhello\r\n0\r\n\r\n")
+
+    assert response.startswith(b"HTTP/1.1 411 Length Required\r\n")
+
+
 def test_handler_crash_is_gateway_500(echo_server: LocalApiServer) -> None:
     status, _, payload = _request(echo_server, "GET", "/crash")
 
