@@ -789,3 +789,14 @@ def test_amount_header_currency_rejected(header, reason):
 
     assert reason in problem["reason"]
     assert problem["field"].startswith("amount")
+
+
+def test_json_amount_longer_than_int_limit():
+    # Python's int() takes at most 4,300 digits by default.
+    body = b'{"holdings": [{"code": "0111", "amount": ' + b"9" * 5000 + b"}]}"
+
+    problems = problems_of(body, "application/json")
+
+    assert problems == [
+        {"reason": "amount is too large or not a number", "field": "holdings[0].amount"}
+    ]

@@ -38,9 +38,24 @@ def load_json(text: str | bytes, *, field: str = "body", **options: Any) -> Any:
     ``field`` names where the text came from: ``body`` or a form field.
     Raises ``JsonNestingError`` (400) when the document is nested too deeply
     to read, and ``ValueError`` for text that is not JSON, as ``json.loads``
-    does.
+    does. An integer too long for ``int`` becomes a float (see
+    ``_parse_int``).
     """
+    options.setdefault("parse_int", _parse_int)
     try:
         return json.loads(text, **options)
     except RecursionError:
         raise JsonNestingError(field) from None
+
+
+def _parse_int(text: str) -> int | float:
+    """Read a JSON integer, as a float when it is too long for ``int``.
+
+    ``int`` rejects more than ``sys.get_int_max_str_digits()`` digits (4,300
+    by default), which ``json.loads`` would report as invalid JSON. As a float
+    such a number is infinite, which the amount checks report on its field.
+    """
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
