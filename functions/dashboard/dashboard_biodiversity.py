@@ -67,11 +67,13 @@ def _json_response(dashboard: dict[str, object]) -> Response[str]:
     return Response(status_code=200, content_type="application/json", body=body)
 
 
+# 503: an invalid layer pack or biodiversity setting (require_biodiversity).
 _DASHBOARD_RESPONSES = responses(
     None,
     400,
     413,
     415,
+    503,
     success_content={"application/json": {"schema": {"type": "object"}}},
 )
 
