@@ -37,6 +37,10 @@ LOCAL_HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
 # API Gateway HTTP APIs reject request bodies over 10 MB.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
+# Seconds a connection may wait for the client's next bytes, so that a client
+# that stops sending mid-request does not hold a serving thread for ever. It
+# matches the HTTP API's 30-second limit on an integration.
+READ_TIMEOUT_SECONDS = 30.0
 
 _VARIABLE = re.compile(r"\{([A-Za-z0-9_]+)(\+?)\}")
 # The access log's route key for a request that matched no route. The client
@@ -158,6 +162,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server: LocalApiServer
     protocol_version = "HTTP/1.1"
 
+    @property
+    def timeout(self) -> float:
+        # StreamRequestHandler.setup applies it to the connection's socket.
+        # An idle connection then closes, and a stalled body gets 408.
+        return self.server.read_timeout
+
     def __getattr__(self, name: str) -> Any:
         # http.server looks up do_<METHOD>; every method goes through the route
         # table, so an unknown one gets API Gateway's 404 rather than a 501.
@@ -202,7 +212,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return self._reject_unread_body(400, "Bad Request"), unrouted
         if length > MAX_REQUEST_BYTES:
             return self._reject_unread_body(413, "Request Entity Too Large"), unrouted
-        body = self.rfile.read(length) if length else None
+        try:
+            body = self.rfile.read(length) if length else None
+        except TimeoutError:
+            return self._reject_unread_body(408, "Request Timeout"), unrouted
         if body is not None and len(body) < length:
             # The client closed its side before sending Content-Length bytes.
             # API Gateway never forwards a partial body to the function.
@@ -333,6 +346,7 @@ class LocalApiServer(ThreadingHTTPServer):
     """The threaded HTTP server that feeds a ``RouteTable``'s handlers."""
 
     daemon_threads = True
+    read_timeout = READ_TIMEOUT_SECONDS
     # With socketserver's default listen backlog of 5, the kernel dropped or
     # reset connections when parallel uploads arrived faster than the serving
     # thread accepted them. Linux caps this value at net.core.somaxconn.

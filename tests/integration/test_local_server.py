@@ -559,6 +559,27 @@ def test_truncated_body_is_400(echo_server: LocalApiServer) -> None:
     assert json.loads(payload) == {"message": "Bad Request"}
 
 
+def test_stalled_body_is_408() -> None:
+    routes = RouteTable()
+    routes.add("ANY /echo", _echo, function_name="echo")
+    server = LocalApiServer(routes, port=0, quiet=True)
+    server.read_timeout = 0.5
+    server.start()
+    head = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"
+    try:
+        # The client sends part of the body and waits, its side still open.
+        with socket.create_connection(("127.0.0.1", server.server_port)) as client:
+            client.settimeout(30)
+            client.sendall(head + b"code,amount\n")
+            response = client.makefile("rb").read()
+    finally:
+        server.stop()
+
+    status_line, _, rest = response.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 408 Request Timeout"
+    assert json.loads(rest.partition(b"\r\n\r\n")[2]) == {"message": "Request Timeout"}
+
+
 # More connections than socketserver's default listen backlog of 5.
 PARALLEL_CLIENTS = 32
 
