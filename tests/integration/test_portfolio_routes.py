@@ -617,7 +617,7 @@ def test_malformed_id_not_found(portfolio_function: ModuleType, bad_id: str) -> 
     [
         (
             "sep=\u00e9\nname,code\nfoo,0111\n".encode(),
-            {"reason": "unsupported separator in the sep= line", "row": 1},
+            {"reason": "unsupported separator in the sep= line"},
         ),
         (
             b"code,amount\n0111,1e308\n",
