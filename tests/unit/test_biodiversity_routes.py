@@ -237,9 +237,10 @@ def test_missing_data_dir_gives_503(dashboard, tmp_path, monkeypatch, path):
     monkeypatch.setenv("BIODIVERSITY_DATA_DIR", str(tmp_path / "absent"))
     get_biodiversity.cache_clear()
     body = MINING_CSV if path.endswith("mining") else AGRICULTURE_CSV
+    event = csv_event(path, body)
     try:
         with capture_output() as output:
-            response = call(dashboard, csv_event(path, body))
+            response = call(dashboard, event)
     finally:
         monkeypatch.undo()
         get_biodiversity.cache_clear()
@@ -248,6 +249,7 @@ def test_missing_data_dir_gives_503(dashboard, tmp_path, monkeypatch, path):
     error = json.loads(body_of(response))["error"]
     assert error["code"] == "service_unavailable"
     assert "not configured" in error["message"]
+    assert error["request_id"] == event["requestContext"]["requestId"]
     logs = output.getvalue()
     lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
     [settings_line] = [

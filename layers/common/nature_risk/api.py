@@ -121,9 +121,12 @@ def create_resolver(logger: Logger | None = None) -> APIGatewayHttpResolver:
             "status": int(error.status),
             "problems": len(problems or ()),
         }
+        request_id = None
         if error.status >= 500:
             # A server-side failure, such as the database being unreachable.
+            # The caller gets the request id to quote when reporting it.
             log.error("Request failed", extra={**keys, **exception_fields(error)})
+            request_id = _request_id(app)
         else:
             log.info("Request rejected", extra=keys)
         return error_response(
@@ -131,6 +134,7 @@ def create_resolver(logger: Logger | None = None) -> APIGatewayHttpResolver:
             error.code,
             error.message,
             problems=problems,
+            request_id=request_id,
             truncated=truncated,
         )
 
