@@ -763,6 +763,8 @@ def test_uniform_column_path_reads_european_amounts():
         ("Amount ($)", None),
         ("Exposure (net)", None),
         ("Weight (%)", None),
+        ("Weight (PCT)", None),
+        ("Amount (MIO)", None),
         ("MV", None),
     ],
 )
@@ -776,19 +778,20 @@ def test_amount_header_currency(header, currency):
 
 
 @pytest.mark.parametrize(
-    ("header", "reason"),
-    [
-        ("Amount (XQZ)", "unknown currency"),
-        ("Amount (EUR/USD)", "more than one currency"),
-    ],
+    ("key", "currency"), [("Amount (€)", "EUR"), ("Market Value (EUR m)", "EUR")]
 )
-def test_amount_header_currency_rejected(header, reason):
-    body = f"name,code,{header}\r\nA,0111,5\r\n".encode()
+def test_json_amount_key_currency(key, currency):
+    holdings = from_json({"holdings": [{"code": "0111", key: 5}]})
 
-    [problem] = problems_of(body)
+    assert holdings.currency == currency
 
-    assert reason in problem["reason"]
-    assert problem["field"].startswith("amount")
+
+def test_amount_header_two_currencies_rejected():
+    body = b"name,code,Amount (EUR/USD)\r\nA,0111,5\r\n"
+
+    assert problems_of(body) == [
+        {"reason": "the amount header names more than one currency", "field": "amount"}
+    ]
 
 
 def test_json_amount_longer_than_int_limit():

@@ -780,8 +780,10 @@ SYMBOL_CODES: dict[str, frozenset[str]] = {
     "NT$": frozenset({"TWD"}),
     "MX$": frozenset({"MXN"}),
 }
+# A currency symbol with its prefix (US$), as ``symbol_codes`` reads it.
+CURRENCY_SYMBOL_PATTERN = rf"[A-Za-z]{{0,3}}[{_SYMBOLS}]"
 _CURRENCY_TOKEN_PATTERN = (
-    rf"[A-Za-z]{{0,3}}[{_SYMBOLS}]|(?<![A-Za-z])[A-Za-z]{{3}}(?![A-Za-z])"
+    rf"{CURRENCY_SYMBOL_PATTERN}|(?<![A-Za-z])[A-Za-z]{{3}}(?![A-Za-z])"
 )
 # Characters that can start a currency token. The letter e alone is left out
 # because exponents (1e6) use it and a code has three letters.
@@ -807,6 +809,11 @@ def _token_codes(text: str) -> frozenset[str] | None:
     if token.isalpha():
         code = token.upper()
         return frozenset({code}) if code in ISO_4217_CODES else None
+    return symbol_codes(token)
+
+
+def symbol_codes(token: str) -> frozenset[str] | None:
+    """Return the ISO codes a currency symbol (``€``, ``US$``) may stand for."""
     upper = token.upper()
     return SYMBOL_CODES.get(upper) or SYMBOL_CODES.get(upper[-1])
 

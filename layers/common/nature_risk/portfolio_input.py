@@ -37,11 +37,12 @@ import numpy as np
 import pandas as pd
 
 from nature_risk.amounts import (
+    CURRENCY_SYMBOL_PATTERN,
     ISO_4217_CODES,
-    SYMBOL_CODES,
     check_amount_currencies,
     parse_amounts,
     parse_currency,
+    symbol_codes,
 )
 from nature_risk.config import InputLimits
 from nature_risk.errors import InputError, Problem
@@ -107,13 +108,8 @@ CURRENCY_ALIASES = ("currency", "currency_code", "ccy")
 
 # ``="0111"`` is how users keep Excel from dropping a code's leading zeros.
 _EXCEL_TEXT_FORMULA = re.compile(r'="(.*)"')
-# Words, three capitals in brackets, and a currency symbol with its prefix
-# (US$), as they appear in amount headers such as "Amount (EUR)".
+# The words of an amount header such as "Amount (EUR)".
 _HEADER_WORD = re.compile(r"[A-Za-z]+")
-_BRACKETED_CAPITALS = re.compile(r"[(\[]\s*([A-Z]{3})\s*[)\]]")
-_HEADER_SYMBOL = re.compile(
-    r"[A-Za-z]{0,3}[" + "".join(sorted({key[-1] for key in SYMBOL_CODES})) + "]"
-)
 _LIST_INDEX = re.compile(r"\[(\d+)\]")
 
 TEMPLATE_ROWS = (
@@ -358,19 +354,19 @@ def _read_currency(
                 )
     if currency is None and not problems and amount_column is not None:
         header = table.headers.get(amount_column, amount_column)
-        currency, header_problems = _header_currency(header, amount_column)
+        currency, header_problems = _header_currency(header)
         problems += header_problems
     return currency, problems
 
 
-def _header_currency(header: str, column: str) -> tuple[str | None, list[Problem]]:
+def _header_currency(header: str) -> tuple[str | None, list[Problem]]:
     """Read the currency an amount header names, as in ``Amount (EUR)``.
 
     An ISO 4217 code counts when it is written in capitals, in brackets or as
     the header's last word, so that words like "all" in other headers do not.
     A symbol counts when it stands for one currency only (``€``, not ``$``).
-    Three capitals in brackets that are no ISO code can only be meant as a
-    currency, so they are reported, and so are two different currencies.
+    Other words, such as units (``Weight (PCT)``, ``Amount (MIO)``), are not
+    currencies. Two different currencies are reported.
     """
     words = _HEADER_WORD.findall(header)
     codes = {
@@ -380,19 +376,11 @@ def _header_currency(header: str, column: str) -> tuple[str | None, list[Problem
         and word.upper() in ISO_4217_CODES
         and (word.isupper() or position == len(words) - 1 or f"({word})" in header)
     }
-    for symbol in _HEADER_SYMBOL.findall(header):
-        candidates = SYMBOL_CODES.get(symbol.upper()) or SYMBOL_CODES.get(symbol[-1])
+    for symbol in re.findall(CURRENCY_SYMBOL_PATTERN, header):
+        candidates = symbol_codes(symbol)
         if candidates and len(candidates) == 1:
             codes |= candidates
-    unknown = [
-        word
-        for word in _BRACKETED_CAPITALS.findall(header)
-        if word not in ISO_4217_CODES
-    ]
-    if unknown:
-        reason = "the amount header names an unknown currency: use an ISO 4217 code"
-        return None, [Problem(reason=reason, field=column)]
     if len(codes) > 1:
         reason = "the amount header names more than one currency"
-        return None, [Problem(reason=reason, field=column)]
+        return None, [Problem(reason=reason, field="amount")]
     return next(iter(codes), None), []

@@ -131,7 +131,7 @@ class Table:
     # Problems of whole rows found while reading the file, such as cells past
     # the header's last column. Parsers report them with their own problems.
     read_problems: list[Problem] = field(default_factory=list)
-    # The header cell of each column as written (CSV only), such as
+    # The header cell or JSON key of each column as written, such as
     # "Amount (€)" for the column "amount".
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -906,6 +906,8 @@ def _read_json(
     columns: dict[str, list[str]] = {}
     problems: list[Problem] = []
     key_names: dict[str, str] = {}
+    # The first key as written of each field, such as "Amount (€)".
+    headers: dict[str, str] = {}
     known_names: dict[str, bool] = {}
     # Whether each key, as sent, names an amount field.
     amount_names: dict[str, bool] = {}
@@ -921,6 +923,7 @@ def _read_json(
             if name is None:
                 name = normalise_header(key) or "_"
                 key_names[key] = name
+                headers.setdefault(name, key)
                 if len(key_names) > limits.max_columns:
                     raise PayloadTooLarge(
                         f"'{prefix}' entries have more than the limit of "
@@ -983,6 +986,7 @@ def _read_json(
         rows=np.arange(len(records), dtype=np.int64),
         form_fields=form_fields,
         source="json",
+        headers={name: headers[name] for name in frame.columns},
         records_field=prefix,
     )
 
