@@ -118,6 +118,10 @@ ODD_AMOUNTS = [
     "0,001,000",
     "1234,567",
     "€ 0,500",
+    "0 500",
+    "0'500",
+    "€ 0 500",
+    "1 050 000",
     "1,234.56",
     "1.234,56",
     "1.234.567",
@@ -633,13 +637,22 @@ def test_leading_zero_value_is_decimal(values, expected, count):
     assert amounts.tolist() == expected * count
 
 
-def test_leading_zero_grouping_rejected():
-    _, problems = parse_amounts(["0,001,000", "0.001,5"], [2, 3], "amount")
+@pytest.mark.parametrize("count", [1, ROWS])
+def test_leading_zero_grouping_rejected(count):
+    values = ["0,001,000", "0.001,5", "0 500", "0'500", "€ 0 500"] * count
 
-    assert [(p.row, p.reason) for p in problems] == [
-        (2, REASON_INVALID),
-        (3, REASON_INVALID),
-    ]
+    amounts, problems = parse_amounts(values, np.arange(len(values)), "amount")
+
+    assert len(problems) == len(values)
+    assert {p.reason for p in problems} == {REASON_INVALID}
+    assert np.isnan(amounts).all()
+
+
+def test_space_grouping_after_first_group_kept():
+    amounts, problems = parse_amounts(["1 050 000", "€ 10'500"], [2, 3], "amount")
+
+    assert problems == []
+    assert amounts.tolist() == [1_050_000.0, 10_500.0]
 
 
 @pytest.mark.parametrize("delimiter", [",", ";"])
@@ -663,6 +676,7 @@ def test_csv_leading_zero_against_column_rejected(count):
 
     # "." groups thousands in this column, and 0.500 groups nothing.
     assert amounts is None
+    assert len(problems) == min(count, LIMITS.max_row_errors)
     assert {(row % 2, reason) for row, _, reason in problems} == {(1, REASON_INVALID)}
 
 

@@ -87,6 +87,8 @@ _GROUP_CHARS_PATTERN = rf"(?:{_SPACE}|['’])+"
 # A group character between digits must be followed by exactly three digits,
 # so ``12 34`` is rejected while ``1234 EUR`` is not.
 _BAD_GROUP_PATTERN = rf"[0-9](?:{_SPACE}|['’])+(?=[0-9])(?![0-9]{{3}}(?:[^0-9]|$))"
+# A first group that starts with 0 (``0 500``, ``€ 0'500``), which groups nothing.
+_LEADING_ZERO_GROUP_PATTERN = rf"[^0-9]*0[0-9]*(?:{_SPACE}|['’])+[0-9]"
 # The first group has no leading zero: 0,001,000 groups nothing.
 _GROUPED = {
     ",": re.compile(r"[1-9]\d{0,2}(?:,\d{3})+(?:\.\d*)?", re.ASCII),
@@ -338,7 +340,9 @@ def _parse_one(text: str) -> _Reading:
         return _Reading(_OK, float(text))
     if _COMMA_FLOAT_LITERAL.fullmatch(text):
         return _Reading(_OK, float(text.replace(",", ".")))
-    if re.search(_BAD_GROUP_PATTERN, text):
+    if re.search(_BAD_GROUP_PATTERN, text) or re.match(
+        _LEADING_ZERO_GROUP_PATTERN, text
+    ):
         return _INVALID_READING
     compact = re.sub(_GROUP_CHARS_PATTERN, "", text)
     dash = re.fullmatch(_DASH_PATTERN, compact, re.ASCII)
