@@ -114,6 +114,30 @@ def test_gics_code_cell_logged_with_row(dashboard, release, serve_release):
     assert GICS_CODE not in output.getvalue()
 
 
+def test_broken_gics_read_once(dashboard, release, serve_release, monkeypatch):
+    import nature_risk.crosswalks as crosswalks_module
+
+    garble_workbook(release)
+    serve_release(release)
+    reads = []
+    read_gics = crosswalks_module._read_gics
+    monkeypatch.setattr(
+        crosswalks_module,
+        "_read_gics",
+        lambda *args: reads.append(args) or read_gics(*args),
+    )
+
+    statuses = [
+        dashboard.lambda_handler(REQUESTS["dashboard"](), lambda_context())[
+            "statusCode"
+        ]
+        for _ in range(3)
+    ]
+
+    assert statuses == [503, 503, 503]
+    assert len(reads) == 1
+
+
 def test_other_codes_served_beside_broken_gics(dashboard, release, serve_release):
     garble_workbook(release)
     serve_release(release)

@@ -74,12 +74,16 @@ class Crosswalks:
     _activities: tuple[Activity, ...] = ()
     _isic_index: IsicIndex | None = None
     _gics: dict[str, tuple[int, ...]] | None = None
+    # The error of a failed read, raised again without reading the workbook.
+    _gics_error: KnowledgeBaseError | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __getstate__(self) -> dict[str, object]:
-        # A lock cannot be pickled, so an unpickled copy gets a new one.
+        # A lock cannot be pickled, so an unpickled copy gets a new one. An
+        # error is no part of a snapshot.
         state = dict(self.__dict__)
         del state["_lock"]
+        state.pop("_gics_error", None)
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
@@ -103,11 +107,17 @@ class Crosswalks:
         if self.gics_source is None:
             return {}
         with self._lock:
+            if self._gics_error is not None:
+                raise self._gics_error
             if self._gics is None:
                 assert self._isic_index is not None
-                self._gics = _read_gics(
-                    self.gics_source, self._activities, self._isic_index
-                )
+                try:
+                    self._gics = _read_gics(
+                        self.gics_source, self._activities, self._isic_index
+                    )
+                except KnowledgeBaseError as error:
+                    self._gics_error = error
+                    raise
             return self._gics
 
 
