@@ -38,8 +38,8 @@ DEFAULT_PORT = 3000
 # API Gateway HTTP APIs reject request bodies over 10 MB.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 # Seconds a connection may wait for the client's next bytes, so that a client
-# that stops sending mid-request does not hold a serving thread for ever. It
-# matches the HTTP API's 30-second limit on an integration.
+# that stops sending mid-request does not hold a serving thread for ever. The
+# value is a choice: API Gateway documents no such limit on reading a client.
 READ_TIMEOUT_SECONDS = 30.0
 
 _VARIABLE = re.compile(r"\{([A-Za-z0-9_]+)(\+?)\}")

@@ -610,8 +610,8 @@ def _first_digit(text: str) -> int:
     return match.start() if match else -1
 
 
-def _first_positions(codes: np.ndarray, count: int) -> np.ndarray:
-    """Return the position of the first value of each code from 0 to count - 1."""
+def _first_positions(codes: np.ndarray) -> np.ndarray:
+    """Return the position of the first value of each code, in code order."""
     # pd.factorize numbers codes in order of first appearance.
     return np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
 
@@ -650,10 +650,10 @@ def _parse_text_shapes(
     starts[1:] = np.flatnonzero(chars == ord("\n")) + 1
 
     lines = np.asarray(_digits_as_nines(joined).split("\n"), dtype=object)
-    codes, distinct = pd.factorize(lines)
+    codes, _ = pd.factorize(lines)
     codes, count = _split_leading_zeros(
         codes,
-        [texts[position] for position in _first_positions(codes, len(distinct))],
+        [texts[position] for position in _first_positions(codes)],
         lambda positions, offsets: chars[starts[positions] + offsets],
     )
     groups = _group_positions(codes, count)
@@ -702,13 +702,10 @@ def parse_amount_bytes(cells: np.ndarray, decimal: str = ".") -> np.ndarray | No
     keys = words[:, 0].copy()
     for index in range(1, padded // 8):
         keys |= words[:, index] << np.uint64(2 * index)
-    codes, distinct = pd.factorize(keys)
+    codes, _ = pd.factorize(keys)
     codes, shape_count = _split_leading_zeros(
         codes,
-        [
-            cells[position].decode("ascii")
-            for position in _first_positions(codes, len(distinct))
-        ],
+        [cells[position].decode("ascii") for position in _first_positions(codes)],
         lambda positions, offsets: grid[positions, offsets],
     )
 

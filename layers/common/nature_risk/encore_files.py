@@ -159,12 +159,14 @@ def _decode_utf8_after_bom(source: SourceFile) -> str:
             f"has an invalid UTF-8 byte at byte offset {offset} although it "
             "starts with a UTF-8 byte order mark. Save it again as UTF-8.",
             file=source.relative_path,
-            row=_row_before_end(body[: error.start].decode("utf-8")),
+            row=_record_number_at(body[: error.start].decode("utf-8")),
         ) from None
 
 
-def _row_before_end(text: str) -> int | None:
-    """Return the 1-based CSV record that a character added to ``text`` falls in.
+def _record_number_at(text: str) -> int | None:
+    """Return the 1-based number of the CSV record that ends ``text``.
+
+    That is the record of the next character, the one that failed to decode.
 
     Records are counted by the CSV parser, so line breaks inside quoted cells
     do not start a record. Returns None when ``text`` is not valid CSV.

@@ -1,9 +1,11 @@
 """Parse JSON text that a request carries, rejecting nesting too deep to parse.
 
 Python's ``json`` decoder recurses once per nested array or object, and
-CPython 3.13 raises ``RecursionError`` at about 10,000 levels. Every reader of
-request JSON calls ``load_json``, so such a document gets the same 400 on
-every route, and the error names the field that carried it.
+CPython 3.13 raises ``RecursionError`` at about 10,000 levels. The functions
+read every request body and form field of JSON with ``load_json``, so such a
+document gets the same 400 on every route, and the error names the field that
+carried it. (The local sign-in's tokens are at most 8,192 characters, too
+short to nest that deep, and are read with ``json.loads``.)
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ class JsonNestingError(InputError):
     def __init__(self, field: str) -> None:
         if field == "body":
             message = (
-                "The JSON body is nested too deeply to read. A portfolio needs"
-                " three levels: an object, its list of records and one object"
-                " per record."
+                "The JSON body is nested too deeply to read. A dashboard or"
+                " portfolio body needs three levels: an object, its list of"
+                " records and one object per record."
             )
         else:
             message = (

@@ -344,12 +344,5 @@ def load_at_cold_start(logger: Logger) -> KnowledgeBase:
         logger.error("Knowledge base invalid", extra=error.log_fields())
         raise
     except ConfigurationError as error:
-        logger.error(
-            "Knowledge base settings invalid",
-            extra={
-                "error_class": type(error).__name__,
-                "error_code": "configuration_invalid",
-                "setting": error.setting,
-            },
-        )
+        logger.error("Knowledge base settings invalid", extra=error.log_fields())
         raise

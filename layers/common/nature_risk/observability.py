@@ -94,7 +94,7 @@ _ERROR_CODE = re.compile(r"^[A-Za-z0-9_.]{1,64}$")
 # ``indicators[0].units`` or ``table row 3``. They come from the deployment.
 _PACK_TEXT = re.compile(r"^[A-Za-z0-9_.\[\] -]{1,128}$")
 # Environment variable names, which come from the deployment.
-_SETTING_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+_SETTING_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 # ENCORE release file paths and column headers, such as ``ENCORE files/06.
 # Dependency mat ratings.csv`` or ``Disturbances (e.g noise, light)``. They
 # come from the deployed release folder, never from a request.
@@ -285,7 +285,7 @@ def _is_allowed_value(key: str, value: object) -> bool:
         if key in ("layer_pack", "pack_location"):
             return bool(_PACK_TEXT.match(value))
         if key == "setting":
-            return bool(_SETTING_NAME.match(value))
+            return bool(_SETTING_NAME.fullmatch(value))
         if key in ("release_file", "release_column"):
             return _RELEASE_TEXT.fullmatch(value) is not None
         return True

@@ -46,6 +46,7 @@ from nature_risk.errors import (
     Problem,
     UnsupportedMediaType,
 )
+from nature_risk.json_input import load_json
 from nature_risk.media_types import CSV_MEDIA_TYPES
 from nature_risk.text_encoding import (
     JsonPath,
@@ -639,8 +640,7 @@ def _read_csv(
         # pandas makes a column of every cell of a first data row longer than
         # the header before it warns. A row of a million cells took about 25 s
         # and gigabytes there, so the csv module reads such a file.
-        frame, problems = _read_csv_ragged(text, delimiter, skip, len(names), limits)
-        return _finish_table(frame, header, skip, [], decimal, limits, problems)
+        return _ragged_table(text, delimiter, skip, header, decimal, limits)
     try:
         try:
             frame = _read_csv_fast(
@@ -662,11 +662,23 @@ def _read_csv(
         # Ragged rows raise ParserError. Other content pandas' C engine cannot
         # read must give a 400 too, so the csv module reads the file again and
         # names the row it fails on.
-        float_positions = []
-        frame, problems = _read_csv_ragged(text, delimiter, skip, len(names), limits)
-        return _finish_table(frame, header, skip, [], decimal, limits, problems)
+        return _ragged_table(text, delimiter, skip, header, decimal, limits)
 
     return _finish_table(frame, header, skip, float_positions, decimal, limits)
+
+
+def _ragged_table(
+    text: str,
+    delimiter: str,
+    skip: int,
+    header: list[str],
+    decimal: str,
+    limits: InputLimits,
+) -> Table:
+    """Read the file with the csv module (``_read_csv_ragged``), all cells as text."""
+    width = len(header)
+    frame, problems = _read_csv_ragged(text, delimiter, skip, width, limits)
+    return _finish_table(frame, header, skip, [], decimal, limits, problems)
 
 
 def _parse_amount_cells(
@@ -844,8 +856,6 @@ def _read_json(
     amount_fields: Sequence[str] = (),
 ) -> Table:
     """Read a JSON body: an object containing a list of records, or a bare list."""
-    from nature_risk.json_input import load_json
-
     try:
         document = load_json(
             body, parse_constant=_reject_constant, object_pairs_hook=_unique_keys

@@ -2,7 +2,7 @@
 
 Each problem names the parameter as ``query.limit`` or ``path.module`` and
 states in a plain sentence what its value must be. The sentence comes from the
-error's ``type`` and, for limits, from its ``ctx``, which holds the limit the
+error's ``type`` and, for limits, from its ``ctx``, which contains the limit the
 route declares. It never comes from ``input`` or ``msg``, because both can
 contain the caller's value.
 """
@@ -60,8 +60,14 @@ _LIMIT_REASONS: dict[str, tuple[str, Callable[[object], str]]] = {
         "min_length",
         lambda limit: f"must be at least {_plural(limit, 'character')}",
     ),
-    "too_long": ("max_length", lambda limit: f"must have at most {limit} items"),
-    "too_short": ("min_length", lambda limit: f"must have at least {limit} items"),
+    "too_long": (
+        "max_length",
+        lambda limit: f"must have at most {_plural(limit, 'item')}",
+    ),
+    "too_short": (
+        "min_length",
+        lambda limit: f"must have at least {_plural(limit, 'item')}",
+    ),
     # ctx "expected" lists the values the route accepts, such as "'a' or 'b'".
     "literal_error": ("expected", lambda expected: f"must be {expected}"),
     "enum": ("expected", lambda expected: f"must be {expected}"),

@@ -112,12 +112,5 @@ def require_biodiversity() -> Biodiversity:
         )
         raise ServiceUnavailable(PACK_UNAVAILABLE_MESSAGE) from None
     except ConfigurationError as error:
-        get_logger().error(
-            "Biodiversity settings invalid",
-            extra={
-                "error_class": type(error).__name__,
-                "error_code": "configuration_invalid",
-                "setting": error.setting,
-            },
-        )
+        get_logger().error("Biodiversity settings invalid", extra=error.log_fields())
         raise ServiceUnavailable(CONFIGURATION_UNAVAILABLE_MESSAGE) from None

@@ -31,6 +31,18 @@ class ConfigurationError(RuntimeError):
         super().__init__(message)
         self.setting = setting
 
+    def log_fields(self) -> dict[str, object]:
+        """Describe the error for a log line: its class, code and variable name.
+
+        The message is left out. The keys are allowlisted in
+        ``nature_risk.observability``, which drops a missing variable name.
+        """
+        return {
+            "error_class": type(self).__name__,
+            "error_code": "configuration_invalid",
+            "setting": self.setting,
+        }
+
 
 def env_str(
     name: str, default: str | None = None, env: Mapping[str, str] | None = None
