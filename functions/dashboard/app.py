@@ -33,6 +33,8 @@ from nature_risk.knowledge_base import load_at_cold_start
 from nature_risk.observability import get_logger, lambda_entry
 
 logger = get_logger("dashboard")
+# A broken release fails the cold start with its file, row and column, rather
+# than every request. From the layer's snapshot this takes a few milliseconds.
 load_at_cold_start(logger)
 app = create_resolver(logger)
 app.include_router(dashboard_reference.router)

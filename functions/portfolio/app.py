@@ -46,6 +46,9 @@ from portfolio_requests import (
 )
 
 logger = get_logger("portfolio")
+# Saved natural capital portfolios are rated against the release. A broken
+# one fails the cold start with its file, row and column, rather than every
+# dashboard request. From the layer's snapshot this takes a few milliseconds.
 load_at_cold_start(logger)
 app = create_resolver(logger)
 
