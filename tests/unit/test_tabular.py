@@ -278,6 +278,46 @@ def test_csv_wide_first_data_row_skips_pandas(monkeypatch, cell):
     assert pandas_reads == []
 
 
+WIDE_HEADER = ",".join(["name", "code"] + [f"column {i}" for i in range(198)])
+
+
+def test_csv_blank_lines_under_wide_header_skip_pandas(monkeypatch):
+    # pandas pads each blank line to the header's width before blank rows are
+    # dropped, which made a million blank lines take gigabytes.
+    import nature_risk.tabular as tabular_module
+
+    pandas_reads = []
+    monkeypatch.setattr(
+        tabular_module, "_read_csv_fast", lambda *args: pandas_reads.append(args)
+    )
+    body = f"{WIDE_HEADER}\n\nAcme,0111\n".encode() + b"\n" * 1_000_000 + b"Beta,0112\n"
+
+    table = csv_table(body)
+
+    assert pandas_reads == []
+    assert cells(table, "code") == ["0111", "0112"]
+    assert table.rows.tolist() == [3, 1_000_004]
+
+
+def test_csv_ragged_path_keeps_row_numbers():
+    # A row with an extra cell sends the file to the csv module's reader.
+    body = b"name,code\r\n\r\nAcme,0111,x\r\n,\r\n\r\nBeta,0112\r\n"
+
+    table = csv_table(body)
+
+    assert table.rows.tolist() == [3, 6]
+    assert [problem.row for problem in table.read_problems] == [3]
+
+
+def test_csv_too_many_cells_gives_413():
+    body = f"{WIDE_HEADER}\n".encode() + b"Acme,0111\n" * 90_000
+
+    with pytest.raises(PayloadTooLarge) as raised:
+        csv_table(body)
+
+    assert "16000000 cells" in raised.value.message
+
+
 def test_header_names_normalised():
     table = csv_table(
         "  ISIC Code (Rev.4) ,Montant \u20ac,Na\u00efve\r\n1,2,3\r\n".encode()

@@ -104,6 +104,11 @@ _PLAIN_NUMBER = {
 }
 # Amounts as spreadsheets save them (1.234.567,89), read as bytes first.
 _DIGITS_AND_SEPARATORS = re.compile(r"[0-9.,]+")
+# The most cells (rows times the header's columns) a table may have. It keeps
+# a table of blank or short lines, which pandas pads to the header's width,
+# within about 250 MB, and is far more than the body limit allows in full
+# rows of one byte per cell.
+MAX_TABLE_CELLS = 16_000_000
 # Byte cells this wide fit every amount of up to MAX_AMOUNT_BYTES bytes. A
 # cell that fills the width may have been cut, so the file is read again.
 _AMOUNT_CELL_DTYPE = f"S{MAX_AMOUNT_BYTES + 1}"
@@ -521,22 +526,30 @@ def _read_csv_fast(
 
 def _read_csv_ragged(
     text: str, delimiter: str, skip: int, width: int, limits: InputLimits
-) -> tuple[pd.DataFrame, list[Problem]]:
-    """Read a file whose rows differ in length, listing rows with extra cells.
+) -> tuple[pd.DataFrame, np.ndarray, list[Problem]]:
+    """Read a file record by record, listing rows with extra cells.
 
-    Extra cells that are empty (a spreadsheet's trailing separators) are
-    dropped. A row with a filled cell past the header's last column is a
-    problem, because that cell would otherwise be lost. These problems are
-    returned, so that the caller reports them with the other bad rows. Invalid
-    quoting stops the read and raises ``InputError`` at once.
+    Returns the cells, padded to ``width``, their row numbers and the row
+    problems. Blank records are skipped, so they take no memory. Extra cells
+    that are empty (a spreadsheet's trailing separators) are dropped. A row
+    with a filled cell past the header's last column is a problem, because
+    that cell would otherwise be lost. These problems are returned, so that
+    the caller reports them with the other bad rows. Invalid quoting stops the
+    read and raises ``InputError`` at once, and more than ``limits.max_rows``
+    rows or ``MAX_TABLE_CELLS`` cells raise ``PayloadTooLarge``.
     """
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    max_records = min(limits.max_rows, MAX_TABLE_CELLS // max(width, 1))
     records: list[list[str]] = []
+    rows: list[int] = []
     problems: list[Problem] = []
+    index = skip
     try:
         for index, record in enumerate(reader):
-            if index <= skip:
+            if index <= skip or not any(record):
                 continue
+            if len(records) == max_records:
+                raise _too_many_records(limits, width)
             if len(record) > width and not _is_blank(record[width:]):
                 problems.append(
                     Problem(
@@ -546,17 +559,35 @@ def _read_csv_ragged(
                     )
                 )
             records.append((record + [""] * width)[:width])
+            rows.append(index + 1)
     except csv.Error as error:
-        problems.append(
-            Problem(reason=_csv_error_reason(error), row=len(records) + skip + 2)
-        )
+        # The record after the last one read is the one that failed.
+        problems.append(Problem(reason=_csv_error_reason(error), row=index + 2))
         cap = limits.max_row_errors
         raise InputError(
             "Some rows of the file could not be read: see the problems list.",
             problems[:cap],
             truncated=len(problems) > cap,
         ) from None
-    return pd.DataFrame(records, columns=range(width), dtype=str), problems
+    frame = pd.DataFrame(records, columns=range(width), dtype=str)
+    return frame, np.asarray(rows, dtype=np.int64), problems
+
+
+def _too_many_records(limits: InputLimits, width: int) -> PayloadTooLarge:
+    if limits.max_rows * width <= MAX_TABLE_CELLS:
+        return PayloadTooLarge(
+            f"The file has more than the limit of {limits.max_rows} rows."
+        )
+    return PayloadTooLarge(
+        f"The file has more than the limit of {MAX_TABLE_CELLS} cells (rows"
+        " times the header's columns)."
+    )
+
+
+def _line_count(utf8: bytes) -> int:
+    """Count the lines of a text, which is at least the number of its records."""
+    breaks = utf8.count(b"\n") + utf8.count(b"\r") - utf8.count(b"\r\n")
+    return breaks + 1
 
 
 REASON_QUOTING = "invalid CSV quoting (an unclosed or stray quote)"
@@ -642,6 +673,11 @@ def _read_csv(
         # the header before it warns. A row of a million cells took about 25 s
         # and gigabytes there, so the csv module reads such a file.
         return _ragged_table(text, delimiter, skip, header, decimal, limits)
+    if _line_count(utf8) * len(header) > MAX_TABLE_CELLS:
+        # pandas pads every short or blank line to the header's width before
+        # blank rows are dropped: a million blank lines under a header of 200
+        # columns took 3 GB. The csv module skips blank records instead.
+        return _ragged_table(text, delimiter, skip, header, decimal, limits)
     try:
         try:
             frame = _read_csv_fast(
@@ -678,8 +714,8 @@ def _ragged_table(
 ) -> Table:
     """Read the file with the csv module (``_read_csv_ragged``), all cells as text."""
     width = len(header)
-    frame, problems = _read_csv_ragged(text, delimiter, skip, width, limits)
-    return _finish_table(frame, header, skip, [], decimal, limits, problems)
+    frame, rows, problems = _read_csv_ragged(text, delimiter, skip, width, limits)
+    return _finish_table(frame, header, skip, [], decimal, limits, problems, rows)
 
 
 def _parse_amount_cells(
@@ -714,8 +750,13 @@ def _finish_table(
     decimal: str,
     limits: InputLimits,
     read_problems: Sequence[Problem] = (),
+    rows: np.ndarray | None = None,
 ) -> Table:
-    """Name the columns, drop blank rows and unnamed empty columns, count rows."""
+    """Name the columns, drop blank rows and unnamed empty columns, count rows.
+
+    ``rows`` gives the row number of each record of ``frame``. Without it the
+    records follow the header one per row.
+    """
     names = _unique_names(header)
     width = min(len(names), frame.shape[1])
     frame = frame.iloc[:, :width]
@@ -730,8 +771,9 @@ def _finish_table(
         for column in text_columns:
             frame[column] = frame[column].fillna("")
 
-    # The header is one record after the skipped ones; data starts one later.
-    rows = np.arange(len(frame), dtype=np.int64) + (skip + 2)
+    if rows is None:
+        # The header is one record after the skipped ones; data starts one later.
+        rows = np.arange(len(frame), dtype=np.int64) + (skip + 2)
     blank_rows = _blank_rows(frame)
     if blank_rows.any():
         keep = ~blank_rows
