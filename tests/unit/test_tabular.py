@@ -699,6 +699,21 @@ def test_multipart_without_boundary_rejected():
         read_table(b"--x\r\n\r\n", "multipart/form-data", LIMITS)
 
 
+def test_multipart_long_part_headers_rejected():
+    # The email package parses header parameters in quadratic time.
+    body = multipart([("file", "p.csv", b"name,code\r\nAcme,0111\r\n")])
+    body = body.replace(
+        b'filename="p.csv"', b'filename="p.csv"; x="' + b";" * 9000 + b'"'
+    )
+
+    with pytest.raises(InputError) as raised:
+        read_table(body, "multipart/form-data; boundary=b0und", LIMITS)
+
+    assert [problem.reason for problem in raised.value.problems] == [
+        "part headers too long"
+    ]
+
+
 def test_multipart_file_name_never_in_errors():
     body = multipart([("file", f"{SECRET}.csv", b"")])
 
