@@ -205,6 +205,7 @@ def read_draft(event: APIGatewayProxyEventV2, limits: InputLimits) -> PortfolioD
         currency=currency,
         holdings=parsed.records,
         options=parsed.options,
+        records_field=parsed.records_field,
     )
 
 

@@ -36,8 +36,8 @@ LONE_SURROGATE_HOLDINGS = [
 ]
 
 
-def unchecked_json(holdings: list[dict[str, Any]]) -> str:
-    return json.dumps(holdings, ensure_ascii=False)
+def unchecked_json(portfolio: repository.PortfolioDraft) -> str:
+    return json.dumps(portfolio.holdings, ensure_ascii=False)
 
 
 def backend_pid(connection: Any) -> int:

@@ -322,3 +322,19 @@ def test_real_nul_in_holding_rejected(portfolio_function: ModuleType) -> None:
     )
     assert response["statusCode"] == 400
     assert "\\u0000" not in response["body"]
+
+
+def test_nul_in_json_holding_named_by_field(portfolio_function: ModuleType) -> None:
+    holdings = [{"code": "0111"}] * 3 + [{"name": "x\u0000", "code": "0111"}]
+    response = call(
+        portfolio_function,
+        "POST",
+        "/portfolios",
+        "POST /portfolios",
+        payload={"name": "n", "currency": "EUR", "holdings": holdings},
+    )
+    assert response["statusCode"] == 400
+    problems = body_of(response)["error"]["problems"]
+    assert problems == [
+        {"field": "holdings[3].name", "reason": "contains a NUL character"}
+    ]

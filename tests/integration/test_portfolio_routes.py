@@ -283,19 +283,21 @@ def biodiversity_environment(
     get_biodiversity.cache_clear()
 
 
+MINING_PORTFOLIO = {
+    "name": "Mines",
+    "module": "mining",
+    "currency": "USD",
+    "assets": [
+        {"name": "Example Copper", "latitude": -24.27, "longitude": -69.07},
+        {"name": "Example Gold", "latitude": -6.5, "longitude": 140.0},
+    ],
+}
+
+
 def test_mining_portfolio_saved_and_scored(
     portfolio_function: ModuleType, biodiversity_environment: None
 ) -> None:
-    payload = {
-        "name": "Mines",
-        "module": "mining",
-        "currency": "USD",
-        "assets": [
-            {"name": "Example Copper", "latitude": -24.27, "longitude": -69.07},
-            {"name": "Example Gold", "latitude": -6.5, "longitude": 140.0},
-        ],
-    }
-    created = create(portfolio_function, payload=payload)
+    created = create(portfolio_function, payload=MINING_PORTFOLIO)
     stored = body_of(one(portfolio_function, "GET", created["id"]))
     response = one(portfolio_function, "GET", created["id"], "/dashboard")
     dashboard = body_of(response)["dashboard"]
@@ -303,6 +305,24 @@ def test_mining_portfolio_saved_and_scored(
     assert len(stored["holdings"]) == 2
     assert response["statusCode"] == 200
     assert dashboard["assets"][0]["ecoregion"]["name"] == "Atacama desert"
+
+
+def test_mining_nul_named_by_asset_field(
+    portfolio_function: ModuleType, biodiversity_environment: None
+) -> None:
+    assets = [
+        MINING_PORTFOLIO["assets"][0],
+        {"company": "a\u0000b", "latitude": -6.5, "longitude": 140.0},
+    ]
+    payload = {**MINING_PORTFOLIO, "assets": assets}
+    response = call(
+        portfolio_function, "POST", "/portfolios", "POST /portfolios", payload=payload
+    )
+    assert response["statusCode"] == 400
+    problems = body_of(response)["error"]["problems"]
+    assert problems == [
+        {"field": "assets[1].company", "reason": "contains a NUL character"}
+    ]
 
 
 def test_agriculture_portfolio_saved_and_scored(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import threading
 import uuid
@@ -251,15 +252,32 @@ def test_holdings_over_limit_rejected() -> None:
 
 
 def test_nul_in_holding_rejected_with_row(clean_database: PostgresServer) -> None:
-    holdings = [{"code": "A"}, {"code": "B\x00"}]
+    # Spreadsheet rows: a blank row 3 leaves the second holding at row 4.
+    holdings = [{"row": 2, "code": "A"}, {"row": 4, "code": "B\x00"}]
     database = database_for(clean_database)
     with pytest.raises(InputError) as caught:
         with database.transaction() as connection:
             repository.create_portfolio(
                 connection, "alice", draft(holdings=holdings), LIMITS
             )
-    assert caught.value.problems[0].row == 3
+    problems = [problem.to_dict() for problem in caught.value.problems]
+    assert problems == [
+        {"row": 4, "field": "code", "reason": "contains a NUL character"}
+    ]
     assert count_rows(clean_database, "portfolios") == 0
+
+
+def test_nul_in_json_holding_named_by_index(clean_database: PostgresServer) -> None:
+    holdings = [{"row": 0, "code": "A"}, {"row": 1, "code": "B", "name": "\x00"}]
+    json_draft = dataclasses.replace(draft(holdings=holdings), records_field="holdings")
+    database = database_for(clean_database)
+    with pytest.raises(InputError) as caught:
+        with database.transaction() as connection:
+            repository.create_portfolio(connection, "alice", json_draft, LIMITS)
+    problems = [problem.to_dict() for problem in caught.value.problems]
+    assert problems == [
+        {"field": "holdings[1].name", "reason": "contains a NUL character"}
+    ]
 
 
 def test_portfolio_limit_per_user(clean_database: PostgresServer) -> None:

@@ -125,7 +125,8 @@ class HoldingsTable:
     """The holdings of one portfolio, in input order.
 
     ``rows`` are spreadsheet row numbers for CSV input (the header is row 1)
-    and list indexes (from 0) for JSON input. ``amounts`` is None when no
+    and list indexes (from 0) for JSON input, whose list ``records_field``
+    names (None for CSV input). ``amounts`` is None when no
     holding has an amount. ``parse_holdings`` also sets ``code_positions``,
     each holding's index into ``distinct_codes``, so that the dashboard need
     not factorise the codes again. Both are None when the codes are not
@@ -140,6 +141,7 @@ class HoldingsTable:
     options: dict[str, object] = field(default_factory=dict)
     code_positions: np.ndarray | None = None
     distinct_codes: list[str] | None = None
+    records_field: str | None = None
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -231,6 +233,7 @@ def parse_holdings(
         options=options,
         code_positions=code_positions,
         distinct_codes=distinct_codes,
+        records_field=_list_field(table),
     )
 
 

@@ -20,11 +20,17 @@ from nature_risk.errors import InputError, Problem
 
 @dataclass(frozen=True, slots=True)
 class ParsedHoldings:
-    """Holdings as JSON objects in input order, with the body's currency and options."""
+    """Holdings as JSON objects in input order, with the body's currency and options.
+
+    Each record's ``row`` is a spreadsheet row, or an index in the JSON list
+    ``records_field`` when the body was JSON (``records_field`` is None
+    otherwise).
+    """
 
     records: list[dict[str, Any]]
     currency: str | None
     options: dict[str, Any] = field(default_factory=dict)
+    records_field: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +80,9 @@ def parse_natural_capital(
             zip(table.rows.tolist(), table.names, table.codes, strict=True)
         )
     ]
-    return ParsedHoldings(records, table.currency, request_flags(table.options))
+    return ParsedHoldings(
+        records, table.currency, request_flags(table.options), table.records_field
+    )
 
 
 def natural_capital_holdings(

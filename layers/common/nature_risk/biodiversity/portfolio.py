@@ -33,6 +33,12 @@ def _options(locator: RowLocator) -> dict[str, Any]:
     return {"row_source": locator.source, "records_field": locator.records_field}
 
 
+def _records_field(locator: RowLocator) -> str | None:
+    # JSON rows are indexes of this list, named as the locator names them.
+    # CSV rows are spreadsheet rows, which no list names.
+    return (locator.records_field or "records") if locator.source == "json" else None
+
+
 def _locator(options: Mapping[str, Any]) -> RowLocator:
     source = options.get("row_source")
     field = options.get("records_field")
@@ -49,7 +55,12 @@ def parse_mining_portfolio(
     from nature_risk.portfolio_modules import ParsedHoldings
 
     assets = parse_mining_assets(body, content_type, limits)
-    return ParsedHoldings(assets.to_records(), None, _options(assets.locator))
+    return ParsedHoldings(
+        assets.to_records(),
+        None,
+        _options(assets.locator),
+        _records_field(assets.locator),
+    )
 
 
 def mining_portfolio_dashboard(
@@ -75,7 +86,12 @@ def parse_agriculture_portfolio(
     from nature_risk.portfolio_modules import ParsedHoldings
 
     holdings = parse_agriculture_holdings(body, content_type, limits)
-    return ParsedHoldings(holdings.to_records(), None, _options(holdings.locator))
+    return ParsedHoldings(
+        holdings.to_records(),
+        None,
+        _options(holdings.locator),
+        _records_field(holdings.locator),
+    )
 
 
 def agriculture_portfolio_dashboard(

@@ -31,6 +31,7 @@ from nature_risk.errors import (
     Problem,
 )
 from nature_risk.text_encoding import (
+    JsonPath,
     first_string_path,
     is_utf8_encodable,
     unencodable_path,
@@ -42,13 +43,32 @@ NOT_FOUND_MESSAGE = "The portfolio was not found."
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class PortfolioDraft:
-    """A portfolio as parsed from a create or replace request."""
+    """A portfolio as parsed from a create or replace request.
+
+    Each holding's ``row`` is its row as the input counts rows: the
+    spreadsheet row of a CSV upload, or its index in the JSON list
+    ``records_field``. ``records_field`` is None for CSV and multipart input.
+    """
 
     name: str
     module: str
     currency: str
     holdings: list[dict[str, Any]]
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    records_field: str | None = None
+
+    def holding_problem(self, index: int, field: str | None, reason: str) -> Problem:
+        """Build a problem about ``holdings[index]``, located as the input was.
+
+        A JSON holding is named as ``holdings[3].name`` and a CSV holding by
+        its spreadsheet row and field. A holding without ``row`` is located
+        by its position in ``holdings``.
+        """
+        row = int(self.holdings[index].get("row", index))
+        if self.records_field is not None:
+            suffix = "" if field is None else f".{field}"
+            return Problem(reason=reason, field=f"{self.records_field}[{row}]{suffix}")
+        return Problem(reason=reason, row=row, field=field)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -194,37 +214,47 @@ def check_holding_sizes(holdings: list[dict[str, Any]], max_bytes: int) -> None:
             )
 
 
-def _text_reason(document: object) -> str | None:
+def _unstorable_text(document: object) -> tuple[str, JsonPath] | None:
+    """Return the reason and path of the first text jsonb cannot store, or None."""
     # PostgreSQL's jsonb rejects the NUL character and the driver cannot send
     # a lone surrogate, so both are reported here instead of failing the
     # whole statement. Only a real NUL counts: json.dumps spells it \u0000,
     # but a literal backslash followed by "u0000" is ordinary text.
-    if first_string_path(document, lambda text: "\x00" in text) is not None:
-        return "contains a NUL character"
-    if unencodable_path(document) is not None:
-        return "contains an unpaired surrogate, which is not valid Unicode"
+    path = first_string_path(document, lambda text: "\x00" in text)
+    if path is not None:
+        return "contains a NUL character", path
+    path = unencodable_path(document)
+    if path is not None:
+        return "contains an unpaired surrogate, which is not valid Unicode", path
     return None
 
 
-def _holdings_json(holdings: list[dict[str, Any]]) -> str:
-    text = json.dumps(holdings, ensure_ascii=False, allow_nan=False)
+def _holdings_json(draft: PortfolioDraft) -> str:
+    text = json.dumps(draft.holdings, ensure_ascii=False, allow_nan=False)
     if "\\u0000" in text or not is_utf8_encodable(text):
-        for index, holding in enumerate(holdings):
-            reason = _text_reason(holding)
-            if reason is not None:
-                raise InputError(
-                    f"A holding {reason}.", [Problem(row=index + 2, reason=reason)]
-                )
+        for index, holding in enumerate(draft.holdings):
+            found = _unstorable_text(holding)
+            if found is None:
+                continue
+            reason, path = found
+            # The path starts with the holding's key. The parsers choose the
+            # keys, but a key that is itself unstorable text is not named.
+            key = path[0] if path else None
+            if not isinstance(key, str) or _unstorable_text(key) is not None:
+                key = None
+            raise InputError(
+                f"A holding {reason}.", [draft.holding_problem(index, key, reason)]
+            )
     return text
 
 
 def _options_json(options: dict[str, Any]) -> str:
     text = json.dumps(options, ensure_ascii=False, allow_nan=False)
-    reason = _text_reason(options)
-    if reason is not None:
+    found = _unstorable_text(options)
+    if found is not None:
         raise InputError(
             "The options are invalid.",
-            [Problem(field="options", reason=reason)],
+            [Problem(field="options", reason=found[0])],
         )
     return text
 
@@ -291,7 +321,7 @@ def create_portfolio(
 ) -> Portfolio:
     """Insert a portfolio and its holdings; raise ``Conflict`` over the user limit."""
     validate_draft(draft, limits)
-    holdings_json = _holdings_json(draft.holdings)
+    holdings_json = _holdings_json(draft)
     _lock_owner(connection, owner)
     count = connection.run(
         "SELECT count(*) FROM portfolios WHERE owner_sub = :owner", owner=owner
@@ -440,7 +470,7 @@ def replace_portfolio(
     ``PreconditionFailed``; a missing or foreign id raises ``NotFound``.
     """
     validate_draft(draft, limits)
-    holdings_json = _holdings_json(draft.holdings)
+    holdings_json = _holdings_json(draft)
     rows = connection.run(
         "UPDATE portfolios SET name = :name, module = :module, "
         "currency = :currency, holdings_count = :count, "
