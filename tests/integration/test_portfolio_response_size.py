@@ -285,7 +285,27 @@ def test_save_rejects_oversized_holding(open_function) -> None:
     message = body_of(response)["error"]["message"]
     assert response["statusCode"] == 413
     assert "MAX_PORTFOLIO_HOLDING_BYTES" in message
-    assert "Holding number 2 " in message
+    assert "holdings[1] " in message
+    assert QUOTE * 10 not in message
+
+
+def test_oversized_csv_holding_named_by_row(open_function) -> None:
+    function = open_function(MAX_PORTFOLIO_HOLDING_BYTES="2000")
+    # Row 3 is blank, so the oversized name is on spreadsheet row 4.
+    quoted_name = QUOTE + QUOTE * 2 * 600 + QUOTE
+    body = f"name,code,amount\nExample Farms,0111,1\n\n{quoted_name},0111,1\n"
+    response = call(
+        function,
+        "POST",
+        "/portfolios",
+        "POST /portfolios",
+        body=body.encode(),
+        headers={"content-type": "text/csv"},
+        query={"name": "Book", "currency": "EUR"},
+    )
+    message = body_of(response)["error"]["message"]
+    assert response["statusCode"] == 413
+    assert "row 4 " in message
     assert QUOTE * 10 not in message
 
 

@@ -64,11 +64,19 @@ class PortfolioDraft:
         its spreadsheet row and field. A holding without ``row`` is located
         by its position in ``holdings``.
         """
+        if self.records_field is not None:
+            label = self.holding_label(index)
+            suffix = "" if field is None else f".{field}"
+            return Problem(reason=reason, field=label + suffix)
+        row = int(self.holdings[index].get("row", index))
+        return Problem(reason=reason, row=row, field=field)
+
+    def holding_label(self, index: int) -> str:
+        """Name ``holdings[index]`` in a message: ``holdings[3]`` or ``row 5``."""
         row = int(self.holdings[index].get("row", index))
         if self.records_field is not None:
-            suffix = "" if field is None else f".{field}"
-            return Problem(reason=reason, field=f"{self.records_field}[{row}]{suffix}")
-        return Problem(reason=reason, row=row, field=field)
+            return f"{self.records_field}[{row}]"
+        return f"row {row}"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -162,7 +170,7 @@ def validate_draft(draft: PortfolioDraft, limits: PortfolioLimits) -> None:
             f"A portfolio may have at most {limits.max_holdings} holdings "
             "(MAX_PORTFOLIO_HOLDINGS)."
         )
-    check_holding_sizes(draft.holdings, limits.max_holding_bytes)
+    check_holding_sizes(draft, limits.max_holding_bytes)
 
 
 def escaped_size(document: object) -> int:
@@ -194,22 +202,22 @@ def _escaped_size_bound(document: object) -> int:
         return escaped_size(document)
 
 
-def check_holding_sizes(holdings: list[dict[str, Any]], max_bytes: int) -> None:
-    """Raise ``PayloadTooLarge`` naming the row of a holding over ``max_bytes``.
+def check_holding_sizes(draft: PortfolioDraft, max_bytes: int) -> None:
+    """Raise ``PayloadTooLarge`` naming the first holding over ``max_bytes``.
 
-    The bound lets every holding fit in one page of the account export.
+    The bound lets every holding fit in one page of the account export. The
+    message locates the holding as problems do, by JSON index or CSV row.
     """
+    holdings = draft.holdings
     if escaped_size(holdings) <= max_bytes:
         return
     for index, holding in enumerate(holdings):
         if _escaped_size_bound(holding) > max_bytes and (
             escaped_size(holding) > max_bytes
         ):
-            # Counted from 1 in input order, so that CSV and JSON bodies alike
-            # name the same holding.
             raise PayloadTooLarge(
-                f"Holding number {index + 1} is larger than the limit of "
-                f"{max_bytes} bytes of JSON (MAX_PORTFOLIO_HOLDING_BYTES): "
+                f"The holding at {draft.holding_label(index)} is larger than the "
+                f"limit of {max_bytes} bytes of JSON (MAX_PORTFOLIO_HOLDING_BYTES): "
                 "shorten its text fields."
             )
 
