@@ -23,6 +23,9 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestValidationError,
+)
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from nature_risk.config import InputLimits
 from nature_risk.errors import (
@@ -165,8 +168,9 @@ def query_value(event: APIGatewayProxyEventV2, name: str) -> str | None:
 
     API Gateway's ``queryStringParameters`` may have replaced invalid UTF-8
     with U+FFFD, so the value is decoded again from ``rawQueryString``.
-    Repeated parameters are joined with commas, as API Gateway joins them.
-    Raises ``InputError`` naming the parameter when its value is not UTF-8.
+    Raises ``InputError`` naming the parameter when its value is not UTF-8,
+    and ``RequestValidationError`` (422, "must be given once", as on the
+    dashboard routes) when the parameter is repeated.
     """
     raw = event.raw_event.get("rawQueryString")
     if not isinstance(raw, str):
@@ -183,7 +187,11 @@ def query_value(event: APIGatewayProxyEventV2, name: str) -> str | None:
                 f"The query parameter '{name}' is not valid percent-encoded UTF-8.",
                 [Problem(field=name, reason="invalid UTF-8")],
             ) from None
-    return ",".join(values) if values else None
+    if len(values) > 1:
+        # pydantic's error for a list given to a text parameter, which the
+        # resolver reports as "must be given once".
+        raise RequestValidationError([{"loc": ("query", name), "type": "string_type"}])
+    return values[0] if values else None
 
 
 def read_draft(event: APIGatewayProxyEventV2, limits: InputLimits) -> PortfolioDraft:

@@ -175,6 +175,60 @@ def test_limit_needs_ascii_digits(
     assert [problem["field"] for problem in problems] == ["limit"]
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "raw_query", "parameter"),
+    [
+        ("POST", "/portfolios", "name=x&name=y&currency=EUR", "name"),
+        ("POST", "/portfolios", "name=x&currency=EUR&currency=USD", "currency"),
+        ("POST", "/portfolios", "name=x&currency=EUR&module=x&module=y", "module"),
+        ("GET", "/portfolios", "limit=1&limit=2", "limit"),
+        ("GET", "/portfolios", "cursor=a&cursor=b", "cursor"),
+        ("GET", "/account/data", "cursor=a&cursor=b", "cursor"),
+    ],
+)
+def test_repeated_query_parameter_rejected(
+    portfolio_function: ModuleType,
+    method: str,
+    path: str,
+    raw_query: str,
+    parameter: str,
+) -> None:
+    response = call(
+        portfolio_function,
+        method,
+        path,
+        f"{method} {path}",
+        body=CSV_BODY if method == "POST" else None,
+        headers={"content-type": "text/csv"} if method == "POST" else None,
+        query=raw_query,
+    )
+    assert response["statusCode"] == 422
+    problems = body_of(response)["error"]["problems"]
+    assert problems == [{"field": f"query.{parameter}", "reason": "must be given once"}]
+
+
+def test_replace_repeated_name_rejected(portfolio_function: ModuleType) -> None:
+    created = create(portfolio_function)
+    response = one(
+        portfolio_function,
+        "PUT",
+        created["id"],
+        body=CSV_BODY,
+        headers={"content-type": "text/csv", "if-match": '"1"'},
+        query="name=x&name=y&currency=EUR",
+    )
+    assert response["statusCode"] == 422
+    problems = body_of(response)["error"]["problems"]
+    assert problems == [{"field": "query.name", "reason": "must be given once"}]
+    assert body_of(one(portfolio_function, "GET", created["id"]))["version"] == 1
+
+
+def test_query_name_with_encoded_comma_kept(portfolio_function: ModuleType) -> None:
+    response = csv_create(portfolio_function, "name=Smith%2C+Jones&currency=EUR")
+    assert response["statusCode"] == 201, response["body"]
+    assert body_of(response)["name"] == "Smith, Jones"
+
+
 # Options -------------------------------------------------------------------
 
 
