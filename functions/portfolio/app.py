@@ -18,9 +18,10 @@ import nature_risk  # noqa: F401
 import datetime as dt
 import json
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from nature_risk.api import create_resolver, json_body
 from nature_risk.config import ConfigurationError, InputLimits
@@ -63,6 +64,12 @@ WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 MAX_RESPONSE_BYTES = 6_000_000
 ENVELOPE_RESERVE_BYTES = 16_000
 BIODIVERSITY_MODULES = frozenset({"mining", "agriculture"})
+# The query flag of POST /dashboards/natural-capital, validated as that route
+# validates it, so an invalid or repeated value gets the same 422.
+ExcludeWaterSupply = Annotated[
+    bool | None,
+    Query(description="Overrides options.exclude_water_supply of the body."),
+]
 
 _database: list[Database] = []
 
@@ -137,9 +144,13 @@ def list_portfolios() -> Response[str]:
 
 
 @app.post("/portfolios", include_in_schema=False)
-def create_portfolio() -> Response[str]:
+def create_portfolio(exclude_water_supply: ExcludeWaterSupply = None) -> Response[str]:
     owner = owner_of(app.current_event)
-    draft = read_draft(app.current_event, INPUT_LIMITS)
+    draft = read_draft(
+        app.current_event,
+        INPUT_LIMITS,
+        {"exclude_water_supply": exclude_water_supply},
+    )
     with database().transaction() as connection:
         portfolio = repository.create_portfolio(
             connection, owner, draft, PORTFOLIO_LIMITS
@@ -167,12 +178,18 @@ def get_portfolio(portfolio_id: str) -> Response[str]:
 
 
 @app.put("/portfolios/<portfolio_id>", include_in_schema=False)
-def replace_portfolio(portfolio_id: str) -> Response[str]:
+def replace_portfolio(
+    portfolio_id: str, exclude_water_supply: ExcludeWaterSupply = None
+) -> Response[str]:
     owner = owner_of(app.current_event)
     key = repository.parse_portfolio_id(portfolio_id)
     versions = expected_version(app.current_event, required=True)
     assert versions is not None  # required=True raises instead of returning None
-    draft = read_draft(app.current_event, INPUT_LIMITS)
+    draft = read_draft(
+        app.current_event,
+        INPUT_LIMITS,
+        {"exclude_water_supply": exclude_water_supply},
+    )
     with database().transaction() as connection:
         portfolio = repository.replace_portfolio(
             connection, owner, key, versions, draft, PORTFOLIO_LIMITS

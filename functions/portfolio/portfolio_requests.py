@@ -8,7 +8,8 @@ A portfolio body has the dashboard routes' formats plus the portfolio's name,
 module and currency. A JSON body carries them as top-level fields, a
 multipart upload as form fields, and a raw ``text/csv`` body as query
 parameters. A currency column also sets the currency. ``module`` defaults to
-``natural_capital``.
+``natural_capital``. The query string's option flags override the body's,
+as on the dashboard routes.
 """
 
 from __future__ import annotations
@@ -194,8 +195,17 @@ def query_value(event: APIGatewayProxyEventV2, name: str) -> str | None:
     return values[0] if values else None
 
 
-def read_draft(event: APIGatewayProxyEventV2, limits: InputLimits) -> PortfolioDraft:
-    """Parse a create or replace request into a draft, with the module's parser."""
+def read_draft(
+    event: APIGatewayProxyEventV2,
+    limits: InputLimits,
+    query_flags: Mapping[str, bool | None] | None = None,
+) -> PortfolioDraft:
+    """Parse a create or replace request into a draft, with the module's parser.
+
+    ``query_flags`` are the option flags of the query string, None where
+    absent. Each one the module reads overrides the body's flag, and the
+    others are ignored, as the public dashboard routes ignore them.
+    """
     body = read_body(event, limits)
     content_type = event.headers.get("content-type") or ""
     fields = portfolio_fields(event, body, content_type)
@@ -207,12 +217,16 @@ def read_draft(event: APIGatewayProxyEventV2, limits: InputLimits) -> PortfolioD
             "The portfolio has no currency: add a currency field or column.",
             [Problem(field="currency", reason="missing")],
         )
+    options = dict(parsed.options)
+    for flag, value in (query_flags or {}).items():
+        if value is not None and flag in module.query_flags:
+            options[flag] = value
     return PortfolioDraft(
         name=fields.get("name"),  # type: ignore[arg-type] - validated on save
         module=module.name,
         currency=currency,
         holdings=parsed.records,
-        options=parsed.options,
+        options=options,
         records_field=parsed.records_field,
     )
 

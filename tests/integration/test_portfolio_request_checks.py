@@ -232,9 +232,9 @@ def test_query_name_with_encoded_comma_kept(portfolio_function: ModuleType) -> N
 # Options -------------------------------------------------------------------
 
 
-def public_dashboard(payload: dict) -> dict:
+def public_dashboard(payload: dict, raw_query: str = "") -> dict:
     dashboard = load_function("dashboard", fresh=True)
-    event = json_event("/dashboards/natural-capital", payload)
+    event = json_event("/dashboards/natural-capital", payload, query=raw_query)
     response = dashboard.lambda_handler(event, lambda_context("dashboard"))
     return response
 
@@ -291,6 +291,117 @@ def test_unknown_options_not_stored(portfolio_function: ModuleType) -> None:
     listed = call(portfolio_function, "GET", "/portfolios", "GET /portfolios")
     assert len(listed["body"]) < 2_000
     assert "not_an_option" not in listed["body"]
+
+
+@pytest.mark.parametrize(
+    ("body_options", "raw_query", "stored"),
+    [
+        ({}, "exclude_water_supply=true", {"exclude_water_supply": True}),
+        ({}, "exclude_water_supply=off", {"exclude_water_supply": False}),
+        (
+            {"exclude_water_supply": False},
+            "exclude_water_supply=yes",
+            {"exclude_water_supply": True},
+        ),
+        (
+            {"exclude_water_supply": True},
+            "exclude_water_supply=0",
+            {"exclude_water_supply": False},
+        ),
+        ({"exclude_water_supply": True}, "", {"exclude_water_supply": True}),
+    ],
+)
+def test_query_flag_overrides_json_options(
+    portfolio_function: ModuleType, body_options: dict, raw_query: str, stored: dict
+) -> None:
+    payload = {**PORTFOLIO, "options": body_options}
+    response = call(
+        portfolio_function,
+        "POST",
+        "/portfolios",
+        "POST /portfolios",
+        payload=payload,
+        query=raw_query,
+    )
+    assert response["statusCode"] == 201, response["body"]
+    created = body_of(response)
+    assert created["options"] == stored
+    saved = one(portfolio_function, "GET", created["id"], "/dashboard")
+    public = public_dashboard(payload, raw_query)
+    assert public["statusCode"] == 200
+    saved_options = body_of(saved)["dashboard"]["options"]
+    assert saved_options == json.loads(public["body"])["options"]
+
+
+def test_query_flag_saved_with_csv_body(portfolio_function: ModuleType) -> None:
+    response = csv_create(
+        portfolio_function, "name=a&currency=EUR&exclude_water_supply=true"
+    )
+    assert response["statusCode"] == 201, response["body"]
+    assert body_of(response)["options"] == {"exclude_water_supply": True}
+
+
+def replace_version_one(function: ModuleType, portfolio_id: str, raw_query: str):
+    return one(
+        function,
+        "PUT",
+        portfolio_id,
+        payload=PORTFOLIO,
+        headers={"if-match": '"1"'},
+        query=raw_query,
+    )
+
+
+def test_query_flag_applied_on_replace(portfolio_function: ModuleType) -> None:
+    created = create(portfolio_function)
+    response = replace_version_one(
+        portfolio_function, created["id"], "exclude_water_supply=true"
+    )
+    assert response["statusCode"] == 200, response["body"]
+    assert body_of(response)["options"] == {"exclude_water_supply": True}
+
+
+@pytest.mark.parametrize(
+    "raw_query",
+    [
+        "exclude_water_supply=ZQXMARK4321",
+        "exclude_water_supply=",
+        "exclude_water_supply=true&exclude_water_supply=false",
+    ],
+    ids=["not-a-flag", "empty", "repeated"],
+)
+def test_invalid_query_flag_rejected_as_public(
+    portfolio_function: ModuleType, raw_query: str
+) -> None:
+    public = public_dashboard(PORTFOLIO, raw_query)
+    assert public["statusCode"] == 422
+    response = call(
+        portfolio_function,
+        "POST",
+        "/portfolios",
+        "POST /portfolios",
+        payload=PORTFOLIO,
+        query=raw_query,
+    )
+    assert response["statusCode"] == 422
+    problems = body_of(response)["error"]["problems"]
+    assert problems == json.loads(public["body"])["error"]["problems"]
+    assert "ZQXMARK4321" not in response["body"]
+    listed = call(portfolio_function, "GET", "/portfolios", "GET /portfolios")
+    assert body_of(listed)["portfolios"] == []
+
+
+def test_replace_invalid_query_flag_rejected(portfolio_function: ModuleType) -> None:
+    created = create(portfolio_function)
+    response = replace_version_one(
+        portfolio_function, created["id"], "exclude_water_supply=maybe"
+    )
+    assert response["statusCode"] == 422
+    problems = body_of(response)["error"]["problems"]
+    assert problems == [
+        {"field": "query.exclude_water_supply", "reason": "must be true or false"}
+    ]
+    assert body_of(one(portfolio_function, "GET", created["id"]))["version"] == 1
 
 
 # Nested JSON ---------------------------------------------------------------

@@ -307,6 +307,21 @@ def test_mining_portfolio_saved_and_scored(
     assert dashboard["assets"][0]["ecoregion"]["name"] == "Atacama desert"
 
 
+def test_mining_ignores_query_flag(
+    portfolio_function: ModuleType, biodiversity_environment: None
+) -> None:
+    response = call(
+        portfolio_function,
+        "POST",
+        "/portfolios",
+        "POST /portfolios",
+        payload=MINING_PORTFOLIO,
+        query={"exclude_water_supply": "true"},
+    )
+    assert response["statusCode"] == 201, response["body"]
+    assert "exclude_water_supply" not in body_of(response)["options"]
+
+
 def test_mining_nul_named_by_asset_field(
     portfolio_function: ModuleType, biodiversity_environment: None
 ) -> None:

@@ -42,6 +42,9 @@ class PortfolioModule:
     dashboard: Callable[
         [list[dict[str, Any]], str | None, Mapping[str, Any]], dict[str, object]
     ]
+    # Option flags the dashboard reads. As on the public dashboard route, a
+    # query parameter of the same name overrides the body's flag.
+    query_flags: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +159,10 @@ def _agriculture_dashboard(
 # portfolio's first use of them rather than when this module is imported.
 MODULES: dict[str, PortfolioModule] = {
     "natural_capital": PortfolioModule(
-        "natural_capital", parse_natural_capital, natural_capital_dashboard
+        "natural_capital",
+        parse_natural_capital,
+        natural_capital_dashboard,
+        frozenset({"exclude_water_supply"}),
     ),
     "mining": PortfolioModule("mining", _parse_mining, _mining_dashboard),
     "agriculture": PortfolioModule(
