@@ -584,20 +584,33 @@ def _too_many_records(limits: InputLimits, width: int) -> PayloadTooLarge:
     )
 
 
-def _line_count(utf8: bytes) -> int:
-    """Count the lines of a text, which is at least the number of its records."""
-    breaks = utf8.count(b"\n") + utf8.count(b"\r") - utf8.count(b"\r\n")
-    return breaks + 1
+def _may_exceed_cells(utf8: bytes, width: int) -> bool:
+    """Tell whether the text's lines times ``width`` may pass ``MAX_TABLE_CELLS``.
+
+    A record takes at least one line, and a line at least one byte, so most
+    bodies need no count. The count takes CRLF as two breaks, which only
+    overstates the lines.
+    """
+    if (len(utf8) + 1) * width <= MAX_TABLE_CELLS:
+        return False
+    breaks = utf8.count(b"\n") + utf8.count(b"\r")
+    return (breaks + 1) * width > MAX_TABLE_CELLS
 
 
 REASON_QUOTING = "invalid CSV quoting (an unclosed or stray quote)"
 
 
-def _first_record_width(text: str, delimiter: str, skip: int) -> int:
+def _first_record_width(
+    text: str, delimiter: str, skip: int, sample: list[list[str]]
+) -> int:
     """Count the cells of the first record after the header, or 0 without one.
 
-    Only the records up to that one are read.
+    ``sample`` are the complete records after the header at the start of the
+    text (see ``_sniff``). Without one, only the records up to the first data
+    record are read.
     """
+    if sample or len(text) <= SNIFF_CHARS:
+        return len(sample[0]) if sample else 0
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         record = next(itertools.islice(reader, skip + 1, None), [])
@@ -668,12 +681,12 @@ def _read_csv(
         for position in _numeric_positions(names, amount_columns)
         if position not in float_positions and _separated_digits(sample, position)
     ]
-    if _first_record_width(text, delimiter, skip) > len(header):
+    if _first_record_width(text, delimiter, skip, sample) > len(header):
         # pandas makes a column of every cell of a first data row longer than
         # the header before it warns. A row of a million cells took about 25 s
         # and gigabytes there, so the csv module reads such a file.
         return _ragged_table(text, delimiter, skip, header, decimal, limits)
-    if _line_count(utf8) * len(header) > MAX_TABLE_CELLS:
+    if _may_exceed_cells(utf8, len(header)):
         # pandas pads every short or blank line to the header's width before
         # blank rows are dropped: a million blank lines under a header of 200
         # columns took 3 GB. The csv module skips blank records instead.
