@@ -26,12 +26,12 @@ defaults, ``read_csv`` would read each line as one text cell.
 
 Times are the best of several interleaved runs (``time.perf_counter``), because the
 fastest run is the one least disturbed by other work on the machine. Cold
-starts are the median of several fresh processes. Each round runs every
-set-up once, in an order shuffled per round, so that neither machine load
-nor a set-up's place in the round favours one of them. Besides the
-wall-clock time, each process's CPU time (user plus system, from
-``getrusage``) is recorded, which time spent waiting for the CPU does not
-inflate.
+starts are the median of several fresh processes, each on one CPU and timed
+until its code has run, without the interpreter's exit. Each round runs
+every set-up once, in an order shuffled per round, so that neither machine
+load nor a set-up's place in the round favours one of them. Besides the
+wall-clock time, each process's CPU time is recorded, which time spent
+waiting for the CPU does not inflate.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ import io
 import json
 import os
 import random
-import resource
 import shutil
 import statistics
 import subprocess
@@ -243,21 +242,41 @@ def _env(**settings: str) -> dict[str, str]:
 
 
 class ColdStart(NamedTuple):
-    """One fresh process: its wall-clock seconds and its CPU seconds."""
+    """One fresh process, timed from its start until its code has run."""
 
     wall: float
     cpu: float
 
 
+# Appended to each cold start's code: the moment the code is done, on the
+# system-wide monotonic clock that the parent reads too, and the process's
+# CPU time by then. Lambda's init ends there, without the interpreter's exit.
+_READY = """
+import time as _time, sys as _sys
+_sys.stdout.write(
+    f"{_time.clock_gettime(_time.CLOCK_MONOTONIC)!r} {_time.process_time()!r}"
+)
+"""
+# Lambda gives a function of 1,769 MB one vCPU, so each cold start runs on
+# one CPU. numpy's BLAS library then starts no thread for a second one, and
+# the scheduler does not move the process between CPUs.
+_COLD_START_CPUS = {max(os.sched_getaffinity(0))}
+
+
 def _cold_start(code: str, env: dict[str, str]) -> ColdStart:
-    """Run ``code`` in a fresh interpreter and time it."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=REPO_ROOT)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-    return ColdStart(wall, cpu)
+    """Run ``code`` in a fresh interpreter on one CPU and time it to ready."""
+    start = time.clock_gettime(time.CLOCK_MONOTONIC)
+    finished = subprocess.run(
+        [sys.executable, "-c", code + _READY],
+        check=True,
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: os.sched_setaffinity(0, _COLD_START_CPUS),
+    )
+    ready, cpu = (float(value) for value in finished.stdout.split()[-2:])
+    return ColdStart(ready - start, cpu)
 
 
 def _compile_product() -> None:
@@ -422,10 +441,11 @@ def _cold_start_section() -> str:
         for name, label in COLD_START_LABELS.items()
     )
     return (
-        f"Cold start, medians of {COLD_STARTS} rounds of fresh processes "
-        "(interpreter start included). Wall is the elapsed time. CPU is the "
-        "process's user plus system time over all its threads, which can exceed "
-        "the wall time because numpy's BLAS library starts threads at import. "
+        f"Cold start, medians of {COLD_STARTS} rounds of fresh processes, each "
+        "pinned to one CPU as Lambda gives this function one vCPU. Wall is the "
+        "time from starting the process until its code has run (the "
+        "interpreter's start included, its exit not, because Lambda's init ends "
+        "with the import). CPU is the process's user plus system time by then. "
         "Ratios are to the bare imports.\n\n"
         "| Process | Wall (ms) | Ratio | CPU (ms) | Ratio |\n"
         "|---|---:|---:|---:|---:|\n" + rows + "\n"
