@@ -1,7 +1,7 @@
 """Long number cells are rejected without catastrophic regex backtracking.
 
 A number pattern whose quantifiers can share characters (``\\d+\\.?\\d*``)
-backtracks in quadratic time on a long cell of digits that fails to match: a
+backtracks in quadratic time on a long cell of digits that fails to match. A
 10,000-digit cell took about 24 s, and the 4 MiB body limit allows cells
 hundreds of times longer. Each case reads a 1,000,000-character cell under a
 deadline of 60 s, which only runaway backtracking can reach.

@@ -132,8 +132,9 @@ _POWERS_OF_TEN = np.array([float(10**power) for power in range(_EXACT_DIGITS + 1
 # takes two bits, so the classes of a cell of up to 32 bytes fit in a uint64.
 _PAD_BYTE, _DIGIT_BYTE, _DOT_BYTE, _COMMA_BYTE = (np.uint8(code) for code in range(4))
 MAX_AMOUNT_BYTES = 32
-# Longer written amounts are invalid without being read. The longest valid
-# ones, such as "US$ 999,999,999,999,999,999.99", have about 30 characters.
+# Written amounts longer than this are invalid without being read. Valid ones
+# up to the 1e18 maximum, such as "US$ 999,999,999,999,999,999.99", have about
+# 30 characters.
 MAX_AMOUNT_CHARS = 64
 
 

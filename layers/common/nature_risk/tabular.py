@@ -104,10 +104,10 @@ _PLAIN_NUMBER = {
 }
 # Amounts as spreadsheets save them (1.234.567,89), read as bytes first.
 _DIGITS_AND_SEPARATORS = re.compile(r"[0-9.,]+")
-# The most cells (rows times the header's columns) a table may have. It keeps
-# a table of blank or short lines, which pandas pads to the header's width,
-# within about 250 MB, and is far more than the body limit allows in full
-# rows of one byte per cell.
+# The maximum number of cells (rows times the header's columns) of a table. It
+# keeps a table of blank or short lines, which pandas pads to the header's
+# width, within about 250 MB. Full rows of one byte per cell reach it only in
+# a body far over the body limit.
 MAX_TABLE_CELLS = 16_000_000
 # Byte cells this wide fit every amount of up to MAX_AMOUNT_BYTES bytes. A
 # cell that fills the width may have been cut, so the file is read again.
