@@ -309,6 +309,18 @@ def test_csv_ragged_path_keeps_row_numbers():
     assert [problem.row for problem in table.read_problems] == [3]
 
 
+@pytest.mark.parametrize("width", [2, 200])
+def test_csv_rows_of_spaces_not_counted(width):
+    # A header of 200 columns sends these rows to the csv module's reader.
+    header = WIDE_HEADER if width == 200 else "name,code"
+    body = f"{header}\nA,0111\n \n\u00a0,\t\nB,0112\nC,0113\n".encode()
+
+    table = read_table(body, "text/csv", InputLimits(max_rows=3))
+
+    assert cells(table, "code") == ["0111", "0112", "0113"]
+    assert table.rows.tolist() == [2, 5, 6]
+
+
 def test_csv_too_many_cells_gives_413():
     body = f"{WIDE_HEADER}\n".encode() + b"Acme,0111\n" * 90_000
 

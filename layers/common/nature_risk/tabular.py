@@ -546,7 +546,8 @@ def _read_csv_ragged(
     index = skip
     try:
         for index, record in enumerate(reader):
-            if index <= skip or not any(record):
+            if index <= skip or not any(cell.strip() for cell in record):
+                # Blank rows and rows of spaces are skipped, and take no memory.
                 continue
             if len(records) == max_records:
                 raise _too_many_records(limits, width)
@@ -793,6 +794,12 @@ def _finish_table(
         frame = frame.loc[keep].reset_index(drop=True)
         rows = rows[keep]
     if len(frame) > limits.max_rows:
+        # Rows of spaces are skipped like blank ones, so they do not count.
+        # Finding them costs a pass over every cell, so only this case pays it.
+        spaces = _space_rows(frame)
+        frame = frame.loc[~spaces].reset_index(drop=True)
+        rows = rows[~spaces]
+    if len(frame) > limits.max_rows:
         raise PayloadTooLarge(
             f"The file has more than the limit of {limits.max_rows} rows."
         )
@@ -822,6 +829,17 @@ def _blank_cells(values: pd.Series) -> np.ndarray:
     if values.dtype.kind == "f":
         return np.isnan(values.to_numpy(dtype=np.float64))
     return values.to_numpy() == ""
+
+
+def _space_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Flag rows whose text cells are all whitespace and number cells all NaN."""
+    spaces = np.ones(len(frame), dtype=bool)
+    for _, values in frame.items():
+        if values.dtype.kind == "f":
+            spaces &= np.isnan(values.to_numpy(dtype=np.float64))
+        else:
+            spaces &= (values.str.strip() == "").to_numpy(dtype=bool)
+    return spaces
 
 
 def _blank_rows(frame: pd.DataFrame) -> np.ndarray:
