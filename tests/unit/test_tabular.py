@@ -726,6 +726,46 @@ def test_multipart_long_part_headers_rejected():
     ]
 
 
+def test_multipart_long_headers_in_all_rejected():
+    # Three parts of 7 KB headers each pass the limit per part, not in all.
+    fields = [(f"f{i}", None, b"v") for i in range(3)]
+    body = multipart([*fields, ("file", "p.csv", b"name,code\r\nAcme,0111\r\n")])
+    for i in range(3):
+        body = body.replace(
+            f'name="f{i}"'.encode(), f'name="f{i}"; x="'.encode() + b";" * 7000 + b'"'
+        )
+
+    with pytest.raises(InputError) as raised:
+        read_table(body, "multipart/form-data; boundary=b0und", LIMITS)
+
+    assert [problem.reason for problem in raised.value.problems] == [
+        "part headers too long"
+    ]
+
+
+def test_multipart_too_many_parts_rejected():
+    fields = [(f"f{i}", None, b"v") for i in range(64)]
+    body = multipart([*fields, ("file", "p.csv", b"name,code\r\nAcme,0111\r\n")])
+
+    with pytest.raises(InputError) as raised:
+        read_table(body, "multipart/form-data; boundary=b0und", LIMITS)
+
+    assert [problem.reason for problem in raised.value.problems] == ["too many parts"]
+
+
+def test_multipart_lf_headers_crlf_content():
+    # The part's headers end at its first blank line, an LF one here, not at
+    # the CRLF blank line inside the file.
+    body = (
+        b'--b0und\nContent-Disposition: form-data; name="file"; filename="p.csv"'
+        b"\n\nname,code\r\nAcme,0111\r\n\r\nBeta,0112\r\n\n--b0und--\n"
+    )
+
+    table = read_table(body, "multipart/form-data; boundary=b0und", LIMITS)
+
+    assert cells(table, "code") == ["0111", "0112"]
+
+
 def test_multipart_file_name_never_in_errors():
     body = multipart([("file", f"{SECRET}.csv", b"")])
 
