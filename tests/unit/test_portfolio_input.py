@@ -786,12 +786,42 @@ def test_json_amount_key_currency(key, currency):
     assert holdings.currency == currency
 
 
-def test_amount_header_two_currencies_rejected():
-    body = b"name,code,Amount (EUR/USD)\r\nA,0111,5\r\n"
+@pytest.mark.parametrize(
+    "header", ["Amount (EUR/USD)", "Amount EUR USD", "Amount (€/$)"]
+)
+def test_amount_header_two_currencies_rejected(header):
+    body = f"name,code,{header}\r\nA,0111,5\r\n".encode()
 
     assert problems_of(body) == [
         {"reason": "the amount header names more than one currency", "field": "amount"}
     ]
+
+
+OTHER_CURRENCY = "the amount header names another currency than the portfolio's"
+
+
+def test_amount_header_against_currency_column():
+    body = b"name,code,currency,Amount (EUR)\r\nA,0111,USD,5\r\n"
+
+    assert problems_of(body) == [{"reason": OTHER_CURRENCY, "field": "amount"}]
+
+
+def test_json_amount_key_against_currency_field():
+    body = json.dumps(
+        {"currency": "USD", "holdings": [{"code": "0111", "Amount (EUR)": 5}]}
+    ).encode()
+
+    assert problems_of(body, "application/json") == [
+        {"reason": OTHER_CURRENCY, "field": "amount"}
+    ]
+
+
+def test_dollar_header_fits_declared_dollars():
+    holdings = from_json(
+        {"currency": "CAD", "holdings": [{"code": "0111", "Amount ($)": 5}]}
+    )
+
+    assert holdings.currency == "CAD"
 
 
 def test_json_amount_longer_than_int_limit():

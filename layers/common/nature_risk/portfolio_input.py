@@ -355,35 +355,43 @@ def _read_currency(
                         field="currency",
                     )
                 )
-    if currency is None and not problems and amount_column is not None:
+    if amount_column is not None and not problems:
         header = table.headers.get(amount_column, amount_column)
-        currency, header_problems = _header_currency(header)
-        problems += header_problems
+        named = _header_currencies(header)
+        if named is not None and not named:
+            reason = "the amount header names more than one currency"
+            problems.append(Problem(reason=reason, field="amount"))
+        elif named is not None and currency is not None and currency not in named:
+            reason = "the amount header names another currency than the portfolio's"
+            problems.append(Problem(reason=reason, field="amount"))
+        elif named is not None and currency is None and len(named) == 1:
+            currency = next(iter(named))
     return currency, problems
 
 
-def _header_currency(header: str) -> tuple[str | None, list[Problem]]:
-    """Read the currency an amount header names, as in ``Amount (EUR)``.
+def _header_currencies(header: str) -> frozenset[str] | None:
+    """Return the ISO codes an amount header may name, as in ``Amount (EUR)``.
 
     An ISO 4217 code counts when it is written in capitals, in brackets or as
     the header's last word, so that words like "all" in other headers do not.
-    A symbol counts when it stands for one currency only (``€``, not ``$``).
-    Other words, such as units (``Weight (PCT)``, ``Amount (MIO)``), are not
-    currencies. Two different currencies are reported.
+    A symbol counts for each code it may stand for (``$`` for USD, CAD and
+    more). Other words, such as units (``Weight (PCT)``, ``Amount (MIO)``),
+    are not currencies. Returns None when the header names no currency, and
+    an empty set when it names currencies that cannot be the same one
+    (``Amount (EUR/USD)``, ``Amount (€/$)``).
     """
     words = _HEADER_WORD.findall(header)
-    codes = {
-        word.upper()
+    named = [
+        frozenset({word.upper()})
         for position, word in enumerate(words)
         if len(word) == 3
         and word.upper() in ISO_4217_CODES
         and (word.isupper() or position == len(words) - 1 or f"({word})" in header)
-    }
+    ]
     for symbol in re.findall(CURRENCY_SYMBOL_PATTERN, header):
-        candidates = symbol_codes(symbol)
-        if candidates and len(candidates) == 1:
-            codes |= candidates
-    if len(codes) > 1:
-        reason = "the amount header names more than one currency"
-        return None, [Problem(reason=reason, field="amount")]
-    return next(iter(codes), None), []
+        codes = symbol_codes(symbol)
+        if codes:
+            named.append(codes)
+    if not named:
+        return None
+    return frozenset.intersection(*named)
