@@ -321,6 +321,19 @@ def test_csv_rows_of_spaces_not_counted(width):
     assert table.rows.tolist() == [2, 5, 6]
 
 
+@pytest.mark.parametrize("before", [b"", b"\r\n\r\n"])
+def test_csv_header_longer_than_sample_rejected(before):
+    # The separator is chosen from the first 64 KiB, which would cut the header.
+    body = before + b"name,code," + b"x" * 72_000 + b",amount\r\nA,0111,,5\r\n"
+
+    with pytest.raises(InputError) as raised:
+        csv_table(body)
+
+    assert [problem.reason for problem in raised.value.problems] == [
+        "header row too long"
+    ]
+
+
 def test_csv_too_many_cells_gives_413():
     body = f"{WIDE_HEADER}\n".encode() + b"Acme,0111\n" * 90_000
 

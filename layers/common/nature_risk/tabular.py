@@ -345,7 +345,7 @@ def _sample_records(sample: str, delimiter: str, complete: bool) -> list[list[st
         records = list(itertools.islice(reader, SNIFF_RECORDS + 1))
     except (csv.Error, ValueError):  # ValueError: a delimiter csv cannot use
         return []
-    if not complete and len(records) > 1:
+    if not complete and records:
         records.pop()  # may be cut in the middle
     return records
 
@@ -399,6 +399,13 @@ def _sniff(
         if best is None or score > best:
             best, chosen, chosen_records = score, delimiter, records
     if not chosen_records or all(_is_blank_line(record) for record in chosen_records):
+        if not complete:
+            # No record ends within the sample, so the header is longer.
+            raise InputError(
+                f"The header row is longer than the limit of {SNIFF_CHARS}"
+                " characters: shorten the column names.",
+                [Problem(reason="header row too long", row=1)],
+            )
         raise InputError(
             "The file has no header row.", [Problem(reason="missing header", row=1)]
         )
