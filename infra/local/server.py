@@ -201,21 +201,35 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _handle(self, method: str, path: str, query: str) -> tuple[int, str]:
         """Handle one request; return the status and the route key for the log."""
         unrouted = UNROUTED
-        length_header = self.headers.get("Content-Length")
+        lengths = set(self.headers.get_all("Content-Length") or [])
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             return self._reject_unread_body(411, "Length Required"), unrouted
+        if len(lengths) > 1:
+            # RFC 9112, section 6.3: differing lengths make the message
+            # unreadable, and the rest of the body would pass for a request.
+            return self._reject_unread_body(400, "Bad Request"), unrouted
         try:
-            length = int(length_header) if length_header else 0
+            length = int(next(iter(lengths))) if lengths else 0
         except ValueError:
             return self._reject_unread_body(400, "Bad Request"), unrouted
         if length < 0:
             return self._reject_unread_body(400, "Bad Request"), unrouted
         if length > MAX_REQUEST_BYTES:
             return self._reject_unread_body(413, "Request Entity Too Large"), unrouted
-        try:
-            body = self.rfile.read(length) if length else None
-        except TimeoutError:
-            return self._reject_unread_body(408, "Request Timeout"), unrouted
+        # Bodies are read a few at a time, so that many parallel uploads do
+        # not hold many copies of up to 10 MB at once.
+        with self.server.body_slots:
+            try:
+                body = self.rfile.read(length) if length else None
+            except TimeoutError:
+                return self._reject_unread_body(408, "Request Timeout"), unrouted
+            return self._handle_body(method, path, query, body, length)
+
+    def _handle_body(
+        self, method: str, path: str, query: str, body: bytes | None, length: int
+    ) -> tuple[int, str]:
+        """Route one request whose body has been read; see ``_handle``."""
+        unrouted = UNROUTED
         if body is not None and len(body) < length:
             # The client closed its side before sending Content-Length bytes.
             # API Gateway never forwards a partial body to the function.
@@ -347,6 +361,10 @@ class LocalApiServer(ThreadingHTTPServer):
 
     daemon_threads = True
     read_timeout = READ_TIMEOUT_SECONDS
+    # Requests whose bodies are read and handled at once; the others wait.
+    # NOTE: clients that stall mid-body hold their slots until the read
+    # timeout, so this many of them delay every other request that long.
+    max_bodies = 16
     # With socketserver's default listen backlog of 5, the kernel dropped or
     # reset connections when parallel uploads arrived faster than the serving
     # thread accepted them. Linux caps this value at net.core.somaxconn.
@@ -363,6 +381,7 @@ class LocalApiServer(ThreadingHTTPServer):
         super().__init__((LOCAL_HOST, port), _RequestHandler)
         self.routes = routes
         self.quiet = quiet
+        self.body_slots = threading.BoundedSemaphore(self.max_bodies)
         # The HTTP API's CORS configuration, or None for an API without one.
         self.cors = cors
         self._thread: threading.Thread | None = None

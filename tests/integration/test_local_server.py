@@ -559,6 +559,47 @@ def test_truncated_body_is_400(echo_server: LocalApiServer) -> None:
     assert json.loads(payload) == {"message": "Bad Request"}
 
 
+def test_differing_content_lengths_are_400(echo_server: LocalApiServer) -> None:
+    head = (
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+        b"Content-Length: 19\r\n\r\n"
+    )
+
+    response = _exchange_raw(echo_server, head + b"code,amount\n0111,1\n")
+    status_line, _, rest = response.partition(b"\r\n")
+
+    assert status_line == b"HTTP/1.1 400 Bad Request"
+    # One response only: the rest of the body is not read as a request.
+    assert rest.count(b"HTTP/1.1") == 0
+
+
+def test_parallel_uploads_read_a_few_at_a_time() -> None:
+    routes = RouteTable()
+    routes.add("ANY /echo", _echo, function_name="echo")
+    server = LocalApiServer(routes, port=0, quiet=True)
+    server.start()
+    # Every slot is taken, so a new request waits before its body is read.
+    for _ in range(server.max_bodies):
+        server.body_slots.acquire()
+    try:
+        with socket.create_connection(("127.0.0.1", server.server_port)) as client:
+            client.settimeout(0.5)
+            client.sendall(
+                b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab"
+            )
+            with pytest.raises(TimeoutError):
+                client.recv(1)
+            server.body_slots.release()
+            client.settimeout(30)
+            status_line = client.makefile("rb").readline()
+    finally:
+        for _ in range(server.max_bodies - 1):
+            server.body_slots.release()
+        server.stop()
+
+    assert status_line.startswith(b"HTTP/1.1 200")
+
+
 def test_stalled_body_is_408() -> None:
     routes = RouteTable()
     routes.add("ANY /echo", _echo, function_name="echo")
