@@ -487,3 +487,12 @@ def test_dashboard_invariants(kb, picks):
         matched, rel=1e-9, abs=1e-6
     )
     assert json.dumps(result, allow_nan=False)
+
+
+@pytest.mark.parametrize(
+    "key", ["exclude_water_supply", "Exclude Water Supply", "exclude-water-supply"]
+)
+def test_option_key_written_another_way(key):
+    options = DashboardOptions.from_request({key: True})
+
+    assert options.exclude_water_supply is True

@@ -21,6 +21,7 @@ from nature_risk.config import InputLimits
 from nature_risk.errors import InputError, Problem
 from nature_risk.knowledge_base import RATINGS, SCORES, KnowledgeBase
 from nature_risk.option_flags import parse_flag
+from nature_risk.tabular import normalise_header
 
 _RATED = 5  # positions 0..4 of RATINGS are VH..VL; ND and N/A are not rated
 _HIGH = 2  # positions 0..1 are VH and H
@@ -86,12 +87,17 @@ class DashboardOptions(NamedTuple):
 
 
 def request_flags(options: Mapping[str, object] | None) -> dict[str, bool]:
-    """Parse the known flags a request's ``options`` object sets; drop other keys."""
-    return {
-        key: parse_flag(options[key], f"options.{key}")
-        for key in sorted(_OPTION_FIELDS)
-        if options and key in options
-    }
+    """Parse the known flags a request's ``options`` object sets; drop other keys.
+
+    Keys are compared as headers are (``Exclude Water Supply`` is
+    ``exclude_water_supply``), so a flag written another way is not ignored.
+    """
+    flags: dict[str, bool] = {}
+    for key, value in (options or {}).items():
+        name = normalise_header(key)
+        if name in _OPTION_FIELDS:
+            flags[name] = parse_flag(value, f"options.{name}")
+    return dict(sorted(flags.items()))
 
 
 _OPTION_FIELDS = frozenset({"exclude_water_supply"})
