@@ -208,7 +208,9 @@ def delete_portfolio(portfolio_id: str) -> Response[str]:
 
 
 @app.get("/portfolios/<portfolio_id>/dashboard", include_in_schema=False)
-def get_portfolio_dashboard(portfolio_id: str) -> Response[str]:
+def get_portfolio_dashboard(
+    portfolio_id: str, exclude_water_supply: ExcludeWaterSupply = None
+) -> Response[str]:
     owner = owner_of(app.current_event)
     key = repository.parse_portfolio_id(portfolio_id)
     with database().transaction() as connection:
@@ -216,9 +218,14 @@ def get_portfolio_dashboard(portfolio_id: str) -> Response[str]:
     # The dashboard is computed after the transaction ends, so a slow
     # computation never keeps a database snapshot open.
     module = get_module(portfolio.module)
-    dashboard = module.dashboard(
-        portfolio.holdings, portfolio.currency, portfolio.options
-    )
+    # A query flag overrides the saved option for this dashboard only, as it
+    # overrides the body's on the public route.
+    options = dict(portfolio.options)
+    if exclude_water_supply is not None and "exclude_water_supply" in (
+        module.query_flags
+    ):
+        options["exclude_water_supply"] = exclude_water_supply
+    dashboard = module.dashboard(portfolio.holdings, portfolio.currency, options)
     response = _json(
         200,
         {"portfolio": portfolio.summary(), "dashboard": dashboard},

@@ -253,6 +253,37 @@ def test_dashboard_of_saved_portfolio(portfolio_function: ModuleType) -> None:
     assert dashboard["currency"] == "EUR"
 
 
+def test_dashboard_query_flag_overrides_saved(portfolio_function: ModuleType) -> None:
+    created = create(portfolio_function)
+
+    saved = body_of(one(portfolio_function, "GET", created["id"], "/dashboard"))
+    excluded = body_of(
+        one(
+            portfolio_function,
+            "GET",
+            created["id"],
+            "/dashboard",
+            query={"exclude_water_supply": "true"},
+        )
+    )
+    invalid = one(
+        portfolio_function,
+        "GET",
+        created["id"],
+        "/dashboard",
+        query={"exclude_water_supply": "maybe"},
+    )
+
+    services = {"Water supply"}
+    assert services <= {
+        e["ecosystem_service"] for e in saved["dashboard"]["dependencies"]
+    }
+    assert not services & {
+        e["ecosystem_service"] for e in excluded["dashboard"]["dependencies"]
+    }
+    assert invalid["statusCode"] == 422
+
+
 def test_dashboard_matches_direct_computation(
     portfolio_function: ModuleType,
 ) -> None:
