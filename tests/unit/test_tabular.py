@@ -334,6 +334,22 @@ def test_csv_header_longer_than_sample_rejected(before):
     ]
 
 
+def test_json_too_many_cells_gives_413():
+    # Each field named by any record gets a cell in every record.
+    records = [{"code": "0111"}] * 80_000 + [{f"field {i}": "x" for i in range(199)}]
+    body = json.dumps({"holdings": records}).encode()
+
+    with pytest.raises(PayloadTooLarge) as raised:
+        read_table(
+            body,
+            "application/json",
+            InputLimits(max_body_bytes=10**8),
+            records_field="holdings",
+        )
+
+    assert "16000000 cells" in raised.value.message
+
+
 def test_csv_too_many_cells_gives_413():
     body = f"{WIDE_HEADER}\n".encode() + b"Acme,0111\n" * 90_000
 

@@ -1020,6 +1020,12 @@ def _read_json(
                         f"'{prefix}' entries have more than the limit of "
                         f"{limits.max_columns} fields."
                     )
+                if len(headers) * len(records) > MAX_TABLE_CELLS:
+                    # Each field gets a cell for every entry, as a CSV column.
+                    raise PayloadTooLarge(
+                        f"'{prefix}' has more than the limit of {MAX_TABLE_CELLS}"
+                        " cells (entries times the fields they name)."
+                    )
             # Keys are named in problems only when the route reads them, so
             # a key chosen by the caller never comes back in a response.
             known = known_names.get(name)
