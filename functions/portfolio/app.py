@@ -220,11 +220,9 @@ def get_portfolio_dashboard(
     module = get_module(portfolio.module)
     # A query flag overrides the saved option for this dashboard only, as it
     # overrides the body's on the public route.
-    options = dict(portfolio.options)
-    if exclude_water_supply is not None and "exclude_water_supply" in (
-        module.query_flags
-    ):
-        options["exclude_water_supply"] = exclude_water_supply
+    options = module.with_query_flags(
+        portfolio.options, {"exclude_water_supply": exclude_water_supply}
+    )
     dashboard = module.dashboard(portfolio.holdings, portfolio.currency, options)
     response = _json(
         200,

@@ -217,10 +217,7 @@ def read_draft(
             "The portfolio has no currency: add a currency field or column.",
             [Problem(field="currency", reason="missing")],
         )
-    options = dict(parsed.options)
-    for flag, value in (query_flags or {}).items():
-        if value is not None and flag in module.query_flags:
-            options[flag] = value
+    options = module.with_query_flags(parsed.options, query_flags or {})
     return PortfolioDraft(
         name=fields.get("name"),  # type: ignore[arg-type] - validated on save
         module=module.name,

@@ -46,6 +46,20 @@ class PortfolioModule:
     # query parameter of the same name overrides the body's flag.
     query_flags: frozenset[str] = frozenset()
 
+    def with_query_flags(
+        self, options: Mapping[str, Any], flags: Mapping[str, bool | None]
+    ) -> dict[str, Any]:
+        """Return ``options`` with each flag this module reads set from ``flags``.
+
+        A flag that is None (absent from the query string) or that the module
+        does not read leaves ``options`` as they are.
+        """
+        merged = dict(options)
+        for flag, value in flags.items():
+            if value is not None and flag in self.query_flags:
+                merged[flag] = value
+        return merged
+
 
 @dataclass(frozen=True, slots=True)
 class StoredHoldings:
