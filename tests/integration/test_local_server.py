@@ -573,7 +573,7 @@ def test_differing_content_lengths_are_400(echo_server: LocalApiServer) -> None:
     assert rest.count(b"HTTP/1.1") == 0
 
 
-def test_parallel_uploads_read_a_few_at_a_time() -> None:
+def test_parallel_bodies_wait_for_slots() -> None:
     routes = RouteTable()
     routes.add("ANY /echo", _echo, function_name="echo")
     server = LocalApiServer(routes, port=0, quiet=True)

@@ -648,7 +648,7 @@ def test_leading_zero_grouping_rejected(count):
     assert np.isnan(amounts).all()
 
 
-def test_space_grouping_after_first_group_kept():
+def test_space_grouping_kept():
     amounts, problems = parse_amounts(["1 050 000", "€ 10'500"], [2, 3], "amount")
 
     assert problems == []

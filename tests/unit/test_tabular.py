@@ -146,7 +146,7 @@ def test_csv_excel_sep_line():
     assert table.rows.tolist() == [2]
 
 
-def test_csv_sep_line_problem_rows_as_excel_shows():
+def test_csv_sep_line_row_numbers():
     body = b'sep=;\r\nname;code\r\nAcme;0111;x\r\n"Beta;0112\r\n'
 
     with pytest.raises(InputError) as raised:
@@ -260,7 +260,7 @@ def test_csv_extra_cells_on_first_data_row_reported():
 
 
 @pytest.mark.parametrize("cell", [b"", b"x"])
-def test_csv_wide_first_data_row_skips_pandas(monkeypatch, cell):
+def test_csv_wide_first_row_skips_pandas(monkeypatch, cell):
     # pandas builds a column per cell of a long first data row, which made a
     # row of a million cells take minutes and gigabytes.
     import nature_risk.tabular as tabular_module
@@ -281,7 +281,7 @@ def test_csv_wide_first_data_row_skips_pandas(monkeypatch, cell):
 WIDE_HEADER = ",".join(["name", "code"] + [f"column {i}" for i in range(198)])
 
 
-def test_csv_blank_lines_under_wide_header_skip_pandas(monkeypatch):
+def test_csv_blank_lines_skip_pandas(monkeypatch):
     # pandas pads each blank line to the header's width before blank rows are
     # dropped, which made a million blank lines take gigabytes.
     import nature_risk.tabular as tabular_module
