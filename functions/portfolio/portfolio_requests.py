@@ -28,6 +28,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+from nature_risk.amounts import parse_currency
 from nature_risk.config import InputLimits
 from nature_risk.errors import (
     InputError,
@@ -134,7 +135,7 @@ def _multipart_fields(body: bytes, content_type: str) -> dict[str, Any]:
         if part.get_filename() is not None:
             continue
         name = part.get_param("name", header="content-disposition")
-        if name not in {"name", "module"} or name in fields:
+        if name not in PORTFOLIO_FIELDS or name in fields:
             continue
         content = part.get_payload(decode=True) or b""
         if len(content) > MAX_FIELD_BYTES:
@@ -211,12 +212,7 @@ def read_draft(
     fields = portfolio_fields(event, body, content_type)
     module = get_module(fields.get("module") or DEFAULT_MODULE)
     parsed = module.parse(body, content_type, limits)
-    currency = parsed.currency or fields.get("currency")
-    if currency is None:
-        raise InputError(
-            "The portfolio has no currency: add a currency field or column.",
-            [Problem(field="currency", reason="missing")],
-        )
+    currency = _portfolio_currency(parsed.currency, fields.get("currency"))
     options = module.with_query_flags(parsed.options, query_flags or {})
     return PortfolioDraft(
         name=fields.get("name"),  # type: ignore[arg-type] - validated on save
@@ -226,6 +222,47 @@ def read_draft(
         options=options,
         records_field=parsed.records_field,
     )
+
+
+def _portfolio_currency(parsed: str | None, stated: object) -> str:
+    """Return the portfolio's ISO 4217 code from the body and the stated field.
+
+    The natural capital parser has already checked a JSON or form field
+    against the file's currency. A raw CSV body's ``currency`` query
+    parameter, and the field of a module that reads no currency, are
+    checked here, so that no input path saves another currency than stated.
+    """
+    if stated is None or stated == "":
+        if parsed is None:
+            raise InputError(
+                "The portfolio has no currency: add a currency field or column.",
+                [Problem(field="currency", reason="missing")],
+            )
+        return parsed
+    code = parse_currency(stated)
+    if code is None:
+        raise InputError(
+            "The portfolio's currency is not an ISO 4217 code such as EUR.",
+            [
+                Problem(
+                    field="currency",
+                    reason="invalid currency: expected an ISO 4217 code",
+                )
+            ],
+        )
+    if parsed is not None and parsed != code:
+        raise InputError(
+            f"The file's amounts are in {parsed}, but the currency parameter is "
+            f"{code}. Remove one, or make them agree.",
+            [
+                Problem(
+                    field="currency",
+                    reason="the file names another currency than the currency "
+                    "parameter",
+                )
+            ],
+        )
+    return code
 
 
 # RFC 9110, section 8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, where

@@ -13,11 +13,12 @@ from types import ModuleType
 
 import pytest
 
-from tests.events import json_event, lambda_context
+from tests.events import json_event, lambda_context, multipart_body
 from tests.functions import load_function
-from tests.integration.test_portfolio_routes import (
+from tests.integration.test_portfolio_routes import (  # noqa: F401 - fixture
     PORTFOLIO,
     ROUTES,
+    biodiversity_environment,
     body_of,
     call,
     create,
@@ -503,3 +504,99 @@ def test_nul_in_json_holding_named_by_field(portfolio_function: ModuleType) -> N
     assert problems == [
         {"field": "holdings[3].name", "reason": "contains a NUL character"}
     ]
+
+
+# Currency ----------------------------------------------------------------
+
+
+def csv_create_with(function: ModuleType, body: bytes, raw_query: str) -> dict:
+    return call(
+        function,
+        "POST",
+        "/portfolios",
+        "POST /portfolios",
+        body=body,
+        headers={"content-type": "text/csv"},
+        query=raw_query,
+    )
+
+
+def test_query_currency_against_column_rejected(
+    portfolio_function: ModuleType,
+) -> None:
+    body = b"name,code,amount,currency\nExample Farms,0111,100,USD\n"
+    response = csv_create_with(portfolio_function, body, "name=a&currency=EUR")
+    assert response["statusCode"] == 400
+    problems = body_of(response)["error"]["problems"]
+    assert problems == [
+        {
+            "field": "currency",
+            "reason": "the file names another currency than the currency parameter",
+        }
+    ]
+
+
+@pytest.mark.parametrize("raw_currency", ["USD", "usd", "%20USD"])
+def test_query_currency_matching_column_accepted(
+    portfolio_function: ModuleType, raw_currency: str
+) -> None:
+    body = b"name,code,amount,currency\nExample Farms,0111,100,USD\n"
+    query = f"name=a&currency={raw_currency}"
+    response = csv_create_with(portfolio_function, body, query)
+    assert response["statusCode"] == 201, response["body"]
+    assert body_of(response)["currency"] == "USD"
+
+
+def test_query_currency_against_amount_header_rejected(
+    portfolio_function: ModuleType,
+) -> None:
+    body = "name,code,Amount (€)\nExample Farms,0111,100\n".encode()
+    response = csv_create_with(portfolio_function, body, "name=a&currency=USD")
+    assert response["statusCode"] == 400
+    fields = [problem["field"] for problem in body_of(response)["error"]["problems"]]
+    assert fields == ["currency"]
+
+
+def test_query_currency_any_case_saved(portfolio_function: ModuleType) -> None:
+    response = csv_create(portfolio_function, "name=a&currency=eur")
+    assert response["statusCode"] == 201, response["body"]
+    assert body_of(response)["currency"] == "EUR"
+
+
+@pytest.mark.parametrize("currency", ["XYZ", "EURO", 5])
+def test_mining_invalid_currency_rejected(
+    portfolio_function: ModuleType, currency: object
+) -> None:
+    payload = {
+        "name": "Mines",
+        "module": "mining",
+        "currency": currency,
+        "assets": [{"name": "Example Copper", "latitude": -24.27, "longitude": -69.07}],
+    }
+    response = call(
+        portfolio_function, "POST", "/portfolios", "POST /portfolios", payload=payload
+    )
+    assert response["statusCode"] == 400
+    problems = body_of(response)["error"]["problems"]
+    assert problems == [
+        {"field": "currency", "reason": "invalid currency: expected an ISO 4217 code"}
+    ]
+
+
+@pytest.mark.usefixtures("biodiversity_environment")
+def test_mining_upload_currency_field_saved(portfolio_function: ModuleType) -> None:
+    csv_bytes = b"name,latitude,longitude\nExample Copper,-24.27,-69.07\n"
+    body, content_type = multipart_body(
+        {"file": ("mines.csv", csv_bytes, "text/csv")},
+        {"name": "Mines", "module": "mining", "currency": "usd"},
+    )
+    response = call(
+        portfolio_function,
+        "POST",
+        "/portfolios",
+        "POST /portfolios",
+        body=body,
+        headers={"content-type": content_type},
+    )
+    assert response["statusCode"] == 201, response["body"]
+    assert body_of(response)["currency"] == "USD"
