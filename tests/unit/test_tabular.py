@@ -480,6 +480,40 @@ def test_csv_nul_bytes_rejected():
         csv_table(b"name,code\r\nAc\x00me,0111\r\n")
 
 
+def test_csv_nul_cells_located():
+    body = (
+        b"sep=,\r\n"
+        b"name,code,notes\r\n"
+        b"Acme,0111,ok\r\n"
+        b'"Multi\r\nline",01\x0011,fine\r\n'
+        b"Beta,0112,n\x00te\r\n"
+    )
+    with pytest.raises(InputError) as raised:
+        read_table(body, "text/csv", LIMITS, fields=[["name"], ["code"]])
+
+    problems = [problem.to_dict() for problem in raised.value.problems]
+    assert problems == [
+        {"row": 3, "field": "code", "reason": "contains a NUL character"},
+        {"row": 4, "reason": "contains a NUL character"},
+    ]
+
+
+def test_csv_nul_in_header_located():
+    with pytest.raises(InputError) as raised:
+        csv_table(b"name,co\x00de\r\nAcme,0111\r\n")
+
+    problems = [problem.to_dict() for problem in raised.value.problems]
+    assert problems == [{"row": 1, "reason": "contains a NUL character"}]
+
+
+def test_csv_mostly_nul_not_text():
+    body = "name,code\r\nAcme,0111\r\n".encode("utf-16-le")
+    with pytest.raises(InputError, match="not a CSV text file") as raised:
+        csv_table(body)
+
+    assert raised.value.problems == []
+
+
 def test_csv_workbook_gives_415():
     with pytest.raises(UnsupportedMediaType, match="CSV"):
         csv_table(b"PK\x03\x04\x14\x00\x06\x00rest-of-an-xlsx")

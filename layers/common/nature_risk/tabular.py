@@ -67,6 +67,9 @@ ACCEPTED_MEDIA_TYPES_TEXT = "text/csv, application/json or multipart/form-data"
 DELIMITERS = (",", ";", "\t", "|")
 # The delimiter is chosen from this much text at the start of the file.
 SNIFF_CHARS = 64 * 1024
+# A text with more than one NUL in this many characters is not CSV text (a
+# UTF-16 file read as UTF-8 has one in two). Fewer NULs are located by cell.
+NUL_SHARE_OF_BINARY = 8
 SNIFF_RECORDS = 50
 
 # charset parameter values and the codec each names.
@@ -245,12 +248,16 @@ def read_table(
                 "The uploaded file must be CSV (text/csv): send JSON as the request"
                 " body with Content-Type application/json."
             )
-        table = _read_csv(data, limits, numeric, amount_columns, _charset(file_type))
+        table = _read_csv(
+            data, limits, numeric, amount_columns, _charset(file_type), fields
+        )
         table.form_fields = form_fields
         table.source = "multipart"
         return table
     if media_type in CSV_MEDIA_TYPES:
-        return _read_csv(body, limits, numeric, amount_columns, _charset(content_type))
+        return _read_csv(
+            body, limits, numeric, amount_columns, _charset(content_type), fields
+        )
     raise UnsupportedMediaType(f"Content-Type must be {ACCEPTED_MEDIA_TYPES_TEXT}.")
 
 
@@ -653,22 +660,74 @@ def _check_quotes(text: str, delimiter: str) -> None:
         ) from None
 
 
+def _nul_problems(
+    text: str,
+    delimiter: str,
+    skip: int,
+    header: Sequence[str],
+    known: Sequence[Sequence[str]],
+    limits: InputLimits,
+) -> list[Problem]:
+    """Locate the first cells that contain a NUL character, up to the error cap.
+
+    Rows are counted as ``_check_quotes`` counts them. A cell below the header
+    is named by its column when the column is one of the ``known`` alias
+    groups, because other header text is the user's and is never quoted.
+    """
+    names = _unique_names(header)
+    named = {_match_column(names, aliases) for aliases in known} - {None}
+    limit = limits.max_row_errors
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    problems: list[Problem] = []
+    try:
+        for row, record in enumerate(reader, start=1):
+            for position, cell in enumerate(record):
+                if "\x00" not in cell:
+                    continue
+                column = names[position] if position < len(names) else None
+                below_header = row > skip + 1
+                problems.append(
+                    Problem(
+                        reason="contains a NUL character",
+                        row=row,
+                        field=column if below_header and column in named else None,
+                    )
+                )
+                if len(problems) >= limit:
+                    return problems
+    except csv.Error:
+        # A quoting error after the NULs found so far; the file is rejected
+        # for them, and the next upload reports the quoting.
+        pass
+    return problems or [Problem(reason="contains a NUL character")]
+
+
 def _read_csv(
     data: bytes,
     limits: InputLimits,
     numeric: Sequence[Sequence[str]],
     amount_columns: Sequence[Sequence[str]] = (),
     codec: str | None = None,
+    fields: Sequence[Sequence[str]] = (),
 ) -> Table:
     if data.startswith(_WORKBOOK_MAGIC):
         raise UnsupportedMediaType(
             "Spreadsheet workbooks are not accepted: save the sheet as CSV."
         )
     text, utf8 = _decode(data, codec)
-    if "\x00" in text:
-        raise InputError("The file contains NUL characters: it is not a CSV text file.")
+    nul_count = text.count("\x00")
+    if nul_count * NUL_SHARE_OF_BINARY > len(text):
+        raise InputError(
+            "The file contains NUL characters, so it is not a CSV text file. "
+            "Save it as CSV UTF-8, not as UTF-16 or a binary format."
+        )
     forced, text, utf8 = _strip_sep_line(text, utf8)
     delimiter, skip, header, sample = _sniff(text, forced)
+    if nul_count:
+        raise InputError(
+            "Cells of the file contain NUL characters: see the problems list.",
+            _nul_problems(text, delimiter, skip, header, [*fields, *numeric], limits),
+        )
     if text.count('"') % 2:
         _check_quotes(text, delimiter)
     if len(header) > limits.max_columns:
