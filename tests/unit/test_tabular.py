@@ -760,6 +760,60 @@ def test_multipart_base64_part():
     assert cells(table, "code") == ["0111"]
 
 
+def base64_part(content: bytes, encoding: bytes = b"base64") -> bytes:
+    return (
+        b"--b0und\r\n"
+        b'Content-Disposition: form-data; name="file"; filename="p.csv"\r\n'
+        b"Content-Transfer-Encoding: "
+        + encoding
+        + b"\r\n\r\n"
+        + content
+        + b"\r\n--b0und--\r\n"
+    )
+
+
+def test_multipart_base64_wrapped_lines():
+    rows = b"name,code\r\n" + b"".join(b"A%d,0111\r\n" % i for i in range(40))
+    encoded = base64.encodebytes(rows).replace(b"\n", b"\r\n")
+
+    table = read_table(
+        base64_part(encoded), "multipart/form-data; boundary=b0und", LIMITS
+    )
+
+    assert len(table.frame) == 40
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        # Two encoded blocks: a lenient decoder stops at the first padding.
+        base64.b64encode(b"name,code\r\nA,0111\r\n")
+        + b"\r\n"
+        + base64.b64encode(b"B,0112\r\nC,0113\r\n"),
+        base64.b64encode(b"name,code\r\nA,0111\r\n") + b"*",
+        base64.b64encode(b"name,code\r\nA,0111\r\n") + b"==",
+        b"bmFtZSxjb2Rl=DQpBLDAxMTE=",
+    ],
+    ids=["two-blocks", "stray-character", "extra-padding", "inner-padding"],
+)
+def test_multipart_invalid_base64_rejected(content):
+    with pytest.raises(InputError) as raised:
+        read_table(base64_part(content), "multipart/form-data; boundary=b0und", LIMITS)
+
+    assert [problem.to_dict() for problem in raised.value.problems] == [
+        {"field": "file", "reason": "invalid base64"}
+    ]
+
+
+def test_multipart_unknown_transfer_encoding_rejected():
+    body = base64_part(b"name,code\r\nA,0111\r\n", b"quoted-printable")
+
+    with pytest.raises(InputError) as raised:
+        read_table(body, "multipart/form-data; boundary=b0und", LIMITS)
+
+    assert raised.value.problems[0].field == "file"
+
+
 def test_multipart_without_file_rejected():
     body = multipart([("currency", None, b"EUR")])
 
