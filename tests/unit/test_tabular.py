@@ -964,3 +964,54 @@ def test_hostile_bytes_raise_only_domain_errors(body, content_type):
         return
     assert len(table.rows) == len(table.frame)
     assert list(table.frame.columns) == table.columns
+
+
+# Charsets and JSON encodings ---------------------------------------------------
+
+
+def test_repeated_charset_rejected():
+    with pytest.raises(UnsupportedMediaType, match="more than one charset"):
+        read_table(
+            b"name,code\r\nA,0111\r\n",
+            "text/csv; charset=utf-8; charset=utf-16",
+            LIMITS,
+        )
+
+
+@pytest.mark.parametrize("declared", ["utf-16be", "utf-8", "windows-1252"])
+def test_byte_order_mark_overrides_charset(declared):
+    body = "\ufeffname,code\r\nCafé,0111\r\n".encode("utf-16-le")
+
+    table = read_table(body, f"text/csv; charset={declared}", LIMITS)
+
+    assert cells(table, "name") == ["Café"]
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-32"])
+def test_json_not_utf8_rejected(codec):
+    body = '[{"code": "0111"}]'.encode(codec)
+
+    with pytest.raises(InputError) as raised:
+        read_table(body, "application/json", LIMITS)
+
+    assert [problem.to_dict() for problem in raised.value.problems] == [
+        {"field": "body", "reason": "not UTF-8"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'[{"code": "0111", "amount": NaN}]', "invalid JSON"),
+        (b'[{"code": "0111"', "invalid JSON"),
+        (b'[{"code": "01\xff11"}]', "invalid UTF-8"),
+    ],
+    ids=["nan", "truncated", "invalid-utf8"],
+)
+def test_invalid_json_names_body(body, reason):
+    with pytest.raises(InputError) as raised:
+        read_table(body, "application/json", LIMITS)
+
+    assert [problem.to_dict() for problem in raised.value.problems] == [
+        {"field": "body", "reason": reason}
+    ]

@@ -15,6 +15,8 @@ from typing import Any
 
 from nature_risk.errors import InputError, Problem
 
+UTF8_NAMES = ("utf-8", "utf-8-sig")
+
 
 class JsonNestingError(InputError):
     """A JSON document is nested deeper than the decoder can read."""
@@ -34,16 +36,32 @@ class JsonNestingError(InputError):
         super().__init__(message, [Problem(reason="nested too deeply", field=field)])
 
 
+class JsonEncodingError(InputError):
+    """JSON bytes in another encoding than UTF-8, which RFC 8259 requires."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(
+            f"The JSON text of '{field}' is not UTF-8 (it looks like UTF-16 or"
+            " UTF-32): send JSON as UTF-8.",
+            [Problem(reason="not UTF-8", field=field)],
+        )
+
+
 def load_json(text: str | bytes, *, field: str = "body", **options: Any) -> Any:
     """Parse JSON text with ``json.loads``, passing ``options`` on to it.
 
     ``field`` names where the text came from: ``body`` or a form field.
     Raises ``JsonNestingError`` (400) when the document is nested too deeply
-    to read, and ``ValueError`` for text that is not JSON, as ``json.loads``
+    to read, ``JsonEncodingError`` (400) for bytes in another encoding than
+    UTF-8, and ``ValueError`` for text that is not JSON, as ``json.loads``
     does. An integer too long for ``int`` becomes a float (see
     ``_parse_int``).
     """
     options.setdefault("parse_int", _parse_int)
+    # json.loads would read UTF-16 and UTF-32 bytes too, though a charset
+    # parameter naming them is rejected: RFC 8259, section 8.1 allows UTF-8 only.
+    if isinstance(text, bytes) and json.detect_encoding(text) not in UTF8_NAMES:
+        raise JsonEncodingError(field)
     try:
         return json.loads(text, **options)
     except RecursionError:

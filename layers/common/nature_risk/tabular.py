@@ -275,6 +275,13 @@ def _charset(content_type: str) -> str | None:
 
     message = Message()
     message["content-type"] = content_type or "text/plain"
+    charsets = [
+        value for name, value in message.get_params([]) if name.lower() == "charset"
+    ]
+    if len(charsets) > 1:
+        raise UnsupportedMediaType(
+            "The Content-Type has more than one charset parameter: send one."
+        )
     charset = message.get_content_charset()
     if charset is None:
         return None
@@ -312,7 +319,10 @@ def _decode(data: bytes, codec: str | None = None) -> tuple[str, bytes]:
 
     Returns the text and the same text as UTF-8 bytes without a BOM.
     """
-    if codec is not None:
+    # A byte order mark overrides the charset parameter, as the WHATWG
+    # Encoding Standard's decode algorithm has it: a file saved as UTF-16 is
+    # UTF-16 whatever the client labelled it.
+    if codec is not None and not data.startswith((_UTF8_BOM, *_UTF16_BOMS)):
         return _decode_declared(data, codec)
     if data.startswith(_UTF16_BOMS):
         try:
@@ -1008,10 +1018,20 @@ def _read_json(
         ) from None
     except json.JSONDecodeError as error:
         raise InputError(
-            f"The body is not valid JSON (line {error.lineno}, column {error.colno})."
+            f"The body is not valid JSON (line {error.lineno}, column {error.colno}).",
+            [Problem(reason="invalid JSON", field="body")],
+        ) from None
+    except UnicodeDecodeError:
+        raise InputError(
+            "The JSON body is not valid UTF-8 text: send JSON as UTF-8.",
+            [Problem(reason="invalid UTF-8", field="body")],
         ) from None
     except ValueError:
-        raise InputError("The body is not valid JSON.") from None
+        # _reject_constant: NaN and Infinity, which JSON does not have.
+        raise InputError(
+            "The body is not valid JSON: NaN and Infinity are not JSON numbers.",
+            [Problem(reason="invalid JSON", field="body")],
+        ) from None
 
     # Messages name the caller's field, never a key taken from the body.
     prefix = records_field or "records"
