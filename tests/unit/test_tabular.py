@@ -1015,3 +1015,24 @@ def test_invalid_json_names_body(body, reason):
     assert [problem.to_dict() for problem in raised.value.problems] == [
         {"field": "body", "reason": reason}
     ]
+
+
+def test_unclosed_quote_before_long_tail_located():
+    body = b'name,code\r\nA,0111\r\n"abc,0111\r\n' + b"B,0112\r\n" * 30_000
+
+    with pytest.raises(InputError) as raised:
+        csv_table(body)
+
+    assert [problem.to_dict() for problem in raised.value.problems] == [
+        {"row": 3, "reason": "invalid CSV quoting (an unclosed or stray quote)"}
+    ]
+
+
+def test_long_quoted_cell_read_on_csv_paths():
+    # A first row wider than the header takes the csv module's path.
+    long_name = "x" * 200_000
+    body = f'name,code\r\n"{long_name}",0111,\r\n'.encode()
+
+    table = csv_table(body)
+
+    assert cells(table, "name") == [long_name]

@@ -28,6 +28,7 @@ import io
 import itertools
 import json
 import re
+import sys
 import unicodedata
 import warnings
 from collections import defaultdict
@@ -67,6 +68,12 @@ ACCEPTED_MEDIA_TYPES_TEXT = "text/csv, application/json or multipart/form-data"
 DELIMITERS = (",", ";", "\t", "|")
 # The delimiter is chosen from this much text at the start of the file.
 SNIFF_CHARS = 64 * 1024
+# The csv module's cells may be as long as pandas' are: the default limit of
+# 131,072 characters rejected a long quoted cell only on the csv module's
+# paths, and reported an unclosed quote before a long file as a long cell.
+# MAX_BODY_BYTES bounds the memory a cell takes. The limit is process-wide.
+_CSV_FIELD_SIZE_LIMIT = sys.maxsize
+csv.field_size_limit(_CSV_FIELD_SIZE_LIMIT)
 # A text with more than one NUL in this many characters is not CSV text (a
 # UTF-16 file read as UTF-8 has one in two). Fewer NULs are located by cell.
 NUL_SHARE_OF_BINARY = 8
@@ -645,9 +652,8 @@ def _first_record_width(
 
 
 def _csv_error_reason(error: csv.Error) -> str:
-    # csv.Error messages are fixed texts that never quote the input.
-    if str(error).startswith("field larger than field limit"):
-        return f"a cell is longer than the limit of {csv.field_size_limit()} characters"
+    # csv.Error messages are fixed texts that never quote the input, and with
+    # no cell size limit (see _CSV_FIELD_SIZE_LIMIT) every one is a quoting error.
     return REASON_QUOTING
 
 
