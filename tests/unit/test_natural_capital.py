@@ -496,3 +496,14 @@ def test_option_key_written_another_way(key):
     options = DashboardOptions.from_request({key: True})
 
     assert options.exclude_water_supply is True
+
+
+def test_option_key_given_twice_rejected():
+    options = {"Exclude Water Supply": True, "exclude_water_supply": False}
+
+    with pytest.raises(InputError) as raised:
+        DashboardOptions.from_request(options)
+
+    assert [problem.to_dict() for problem in raised.value.problems] == [
+        {"field": "options.exclude_water_supply", "reason": "given twice"}
+    ]

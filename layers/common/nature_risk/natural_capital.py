@@ -95,8 +95,15 @@ def request_flags(options: Mapping[str, object] | None) -> dict[str, bool]:
     flags: dict[str, bool] = {}
     for key, value in (options or {}).items():
         name = normalise_header(key)
-        if name in _OPTION_FIELDS:
-            flags[name] = parse_flag(value, f"options.{name}")
+        if name not in _OPTION_FIELDS:
+            continue
+        if name in flags:
+            # The last key would win unreported, as for repeated JSON keys.
+            raise InputError(
+                f"The options give '{name}' twice, under two spellings: give it once.",
+                [Problem(reason="given twice", field=f"options.{name}")],
+            )
+        flags[name] = parse_flag(value, f"options.{name}")
     return dict(sorted(flags.items()))
 
 
