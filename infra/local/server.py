@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -46,6 +47,8 @@ _VARIABLE = re.compile(r"\{([A-Za-z0-9_]+)(\+?)\}")
 # The access log's route key for a request that matched no route. The client
 # chooses the method and path, so neither is printed.
 UNROUTED = "UNROUTED"
+# The access log's status for a request whose client left before the response.
+CLIENT_CLOSED = "closed-by-client"
 # The access log's route key for a CORS preflight request the server handled.
 PREFLIGHT = "PREFLIGHT"
 
@@ -179,6 +182,28 @@ class _RequestHandler(BaseHTTPRequestHandler):
         # The default access log prints the request line, query values included.
         return
 
+    def send_error(
+        self, code: int, message: str | None = None, explain: str | None = None
+    ) -> None:
+        """Reject a request http.server could not parse, as the gateway would.
+
+        http.server calls this for a malformed request line or version, a long
+        request line and long or many headers. Its HTML page quotes the
+        request line back, so the reply is the gateway's JSON body with the
+        status's standard phrase, and the access log gets one line.
+        """
+        if self.request_version == "HTTP/0.9":
+            # Set when the request line could not be read; HTTP/0.9 responses
+            # have no status line, which HTTP/1.1 clients cannot read.
+            self.request_version = self.protocol_version
+        self._cors_headers = {}
+        phrase = HTTPStatus(code).phrase
+        self.close_connection = True
+        try:
+            self._send_gateway_error(code, phrase, close=True)
+        finally:
+            self._log_access(UNROUTED, code, None)
+
     def _dispatch(self) -> None:
         started = time.monotonic()
         # CORS headers for this request's response, set once its headers are read.
@@ -186,17 +211,27 @@ class _RequestHandler(BaseHTTPRequestHandler):
         method = self.command
         target = urlsplit(self.path)
         route_key = UNROUTED
-        status = 500
+        status: int | str = 500
         try:
             status, route_key = self._handle(method, target.path, target.query)
+        except ConnectionError:
+            # The client closed the connection before the response was sent,
+            # which is no failure of the server.
+            self.close_connection = True
+            status = CLIENT_CLOSED
         finally:
-            if not self.server.quiet:
-                elapsed_ms = (time.monotonic() - started) * 1000
-                print(
-                    f"{route_key} {status} {elapsed_ms:.0f} ms",
-                    file=sys.stderr,
-                    flush=True,
-                )
+            self._log_access(route_key, status, started)
+
+    def _log_access(
+        self, route_key: str, status: int | str, started: float | None
+    ) -> None:
+        """Print the access log line: route key, status and duration, no values."""
+        if self.server.quiet:
+            return
+        line = f"{route_key} {status}"
+        if started is not None:
+            line += f" {(time.monotonic() - started) * 1000:.0f} ms"
+        print(line, file=sys.stderr, flush=True)
 
     def _handle(self, method: str, path: str, query: str) -> tuple[int, str]:
         """Handle one request; return the status and the route key for the log."""

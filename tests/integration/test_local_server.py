@@ -6,6 +6,8 @@ import base64
 import http.client
 import json
 import socket
+import struct
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -832,3 +834,57 @@ def test_local_run_cors_from_template() -> None:
         expose_headers=CORS.expose_headers,
         max_age=CORS.max_age,
     )
+
+
+@pytest.mark.parametrize(
+    ("request_line", "status"),
+    [
+        (b"GET /echo HTTP/9.9", b"505 HTTP Version Not Supported"),
+        (b"\x16\x03\x01SECRET-REQUEST-LINE", b"400 Bad Request"),
+        (b"GET /echo?" + b"q" * 70_000 + b" HTTP/1.1", b"414 URI Too Long"),
+    ],
+    ids=["version", "garbage", "long-line"],
+)
+def test_unparsable_request_gets_gateway_json(
+    echo_server: LocalApiServer, request_line: bytes, status: bytes
+) -> None:
+    response = _exchange_raw(echo_server, request_line + b"\r\nHost: x\r\n\r\n")
+    status_line, _, rest = response.partition(b"\r\n")
+    headers, _, payload = rest.partition(b"\r\n\r\n")
+
+    assert status_line == b"HTTP/1.1 " + status
+    assert b"content-type: application/json" in headers.lower()
+    assert b"SECRET" not in response
+    assert json.loads(payload) == {"message": status.split(b" ", 1)[1].decode()}
+
+
+def test_client_gone_mid_body_not_logged_as_500(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    routes = RouteTable()
+    routes.add("POST /echo", _echo, function_name="echo")
+    server = LocalApiServer(routes, port=0)
+    server.start()
+    try:
+        address = ("127.0.0.1", server.server_port)
+        with socket.create_connection(address, timeout=5) as client:
+            client.sendall(
+                b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
+                b"code,amount\n"
+            )
+            # RST on close, so the server's reply cannot be delivered.
+            client.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+            )
+        deadline = time.monotonic() + 5
+        logged = ""
+        while "UNROUTED" not in logged and time.monotonic() < deadline:
+            time.sleep(0.05)
+            output = capsys.readouterr()
+            logged += output.out + output.err
+    finally:
+        server.stop()
+
+    assert "UNROUTED" in logged
+    assert " 500" not in logged
+    assert "request failed" not in logged
