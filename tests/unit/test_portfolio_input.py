@@ -797,6 +797,24 @@ def test_amount_header_two_currencies_rejected(header):
     ]
 
 
+@pytest.mark.parametrize("header", ["Amount (GBp)", "Amount GBX", "Market Value (GBp)"])
+def test_amount_header_in_pence_rejected(header):
+    body = f"name,code,{header}\r\nA,0111,5\r\n".encode()
+
+    assert problems_of(body) == [
+        {
+            "reason": "the amount header names pence (GBp or GBX): give pounds",
+            "field": "amount",
+        }
+    ]
+
+
+def test_amount_header_in_pounds_accepted():
+    holdings = from_csv(b"name,code,Amount (GBP)\r\nA,0111,5\r\n")
+
+    assert holdings.currency == "GBP"
+
+
 OTHER_CURRENCY = "the amount header names another currency than the portfolio's"
 
 

@@ -358,7 +358,11 @@ def _read_currency(
     if amount_column is not None and not problems:
         header = table.headers.get(amount_column, amount_column)
         named = _header_currencies(header)
-        if named is not None and not named:
+        if _names_pence(header):
+            # GBp would otherwise read as GBP, a hundredfold error in totals.
+            reason = "the amount header names pence (GBp or GBX): give pounds"
+            problems.append(Problem(reason=reason, field="amount"))
+        elif named is not None and not named:
             reason = "the amount header names more than one currency"
             problems.append(Problem(reason=reason, field="amount"))
         elif named is not None and currency is not None and currency not in named:
@@ -367,6 +371,15 @@ def _read_currency(
         elif named is not None and currency is None and len(named) == 1:
             currency = next(iter(named))
     return currency, problems
+
+
+def _names_pence(header: str) -> bool:
+    """Tell whether a header names pence sterling as market data writes it.
+
+    ``GBp`` (lower-case p) and ``GBX`` are the London Stock Exchange's
+    notations for prices in pence; neither is an ISO 4217 code.
+    """
+    return any(word in ("GBp", "GBX") for word in _HEADER_WORD.findall(header))
 
 
 def _header_currencies(header: str) -> frozenset[str] | None:
