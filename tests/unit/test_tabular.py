@@ -1036,3 +1036,9 @@ def test_long_quoted_cell_read_on_csv_paths():
     table = csv_table(body)
 
     assert cells(table, "name") == [long_name]
+
+
+@pytest.mark.parametrize("charset", ["utf-16", "klingon", "utf-8; charset=utf-8"])
+def test_json_other_charset_told_utf8(charset):
+    with pytest.raises(UnsupportedMediaType, match="JSON body must be UTF-8"):
+        read_table(b"[]", f"application/json; charset={charset}", LIMITS)

@@ -242,7 +242,11 @@ def read_table(
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
 
     if media_type in JSON_MEDIA_TYPES:
-        if _charset(content_type) not in (None, "utf-8"):
+        try:
+            codec = _charset(content_type)
+        except UnsupportedMediaType:
+            codec = "unsupported"
+        if codec not in (None, "utf-8"):
             raise UnsupportedMediaType("A JSON body must be UTF-8 (charset=utf-8).")
         known = [alias for aliases in (*fields, *numeric) for alias in aliases]
         amounts = [alias for aliases in amount_columns for alias in aliases]
