@@ -158,6 +158,23 @@ def test_row_error_cap():
     assert caught.value.truncated
 
 
+def test_row_error_cap_counts_problems():
+    limits = InputLimits(max_row_errors=3)
+    # Each row has two problems: the latitude and the status.
+    rows = "".join(f"M{i},,99,1,,bogus,,\n" for i in range(10))
+    with pytest.raises(InputError) as caught:
+        parse_mining_assets((HEADER + rows).encode(), "text/csv", limits)
+    message = str(caught.value)
+    assert "20 problems found" in message
+    assert "The first 3 are listed (MAX_ROW_ERRORS)" in message
+
+
+def test_uncapped_row_errors_message():
+    with pytest.raises(InputError) as caught:
+        parse_csv("A,,99,1,,,,\nB,,98,1,,,,\n")
+    assert str(caught.value).endswith("fix the 2 listed problems.")
+
+
 def test_duplicates_reported(data):
     assets = parse_csv(
         "A,Co,-24.3,-69.1,,,,\nB,Co,-24.3,-69.1,,,,\nA,Co,-24.3,-69.1,,,,\n"

@@ -223,17 +223,27 @@ def drop_whitespace_rows(table: Table) -> Table:
 
 
 def raise_problems(problems: list[Problem], limits: InputLimits, what: str) -> None:
-    """Raise one InputError listing every problem, capped at ``max_row_errors``."""
+    """Raise one InputError listing every problem, capped at ``max_row_errors``.
+
+    The cap counts problems, not rows, because one row can have several. The
+    message states how many were found and, above the cap, how many are listed.
+    """
     if not problems:
         return
     problems = sorted(problems, key=problem_order)
     cap = limits.max_row_errors
-    raise InputError(
-        f"The {what} are invalid: fix the {len(problems)} listed "
-        f"{'problem' if len(problems) == 1 else 'problems'}.",
-        problems[:cap],
-        truncated=len(problems) > cap,
-    )
+    count = len(problems)
+    if count <= cap:
+        message = (
+            f"The {what} are invalid: fix the {count} listed "
+            f"{'problem' if count == 1 else 'problems'}."
+        )
+    else:
+        message = (
+            f"The {what} are invalid: {count} problems found. The first {cap} "
+            "are listed (MAX_ROW_ERRORS)."
+        )
+    raise InputError(message, problems[:cap], truncated=count > cap)
 
 
 def problem_order(problem: Problem) -> tuple[int, str]:
