@@ -448,6 +448,17 @@ def test_stated_country_without_polygon_far_from_edge(data):
     assert "could not be checked" in result["warnings"][0]["reason"]
 
 
+@pytest.mark.parametrize("lon", [179.9, -179.9])
+def test_antimeridian_cut_is_not_an_edge(data, lon):
+    # Inside Chukotka, more than 25 km from its coasts but less from 180 degrees,
+    # where the Russian polygon is cut in two.
+    result = dashboard(parse_csv(f"A,Q,68.5,{lon},,,,SG\n"), data)
+    country = result["assets"][0]["country"]
+    assert country["iso3"] == "RUS"
+    assert country["source"] == "polygon"
+    assert "could not be checked" in result["warnings"][0]["reason"]
+
+
 def test_stated_country_kept_only_with_fallback(data):
     result = dashboard(
         parse_csv("Jurong,Q,1.3521,103.8198,,,,SG\n"), data, fallback_km=0

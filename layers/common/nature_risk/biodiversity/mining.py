@@ -12,12 +12,14 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
-import shapely
 
 from nature_risk.amounts import check_amount_currencies, parse_amounts
 from nature_risk.biodiversity.data import BiodiversityData, Locations
 from nature_risk.biodiversity.ecoregions import NATURE_IMPERILED, NNH_CATEGORIES
-from nature_risk.biodiversity.geometry import distance_to_geometries_km
+from nature_risk.biodiversity.geometry import (
+    distance_across_antimeridian_km,
+    edges_off_antimeridian,
+)
 from nature_risk.biodiversity.indicators import (
     IndicatorValues,
     indicator_catalogue,
@@ -518,12 +520,15 @@ def _asset_countries(
 def _near_edge(
     data: BiodiversityData, polygon: int, latitude: float, longitude: float, km: float
 ) -> bool:
-    """Tell whether a point is within ``km`` of a country polygon's boundary."""
+    """Tell whether a point is within ``km`` of a country polygon's coast or border.
+
+    The cut along ±180° is not an edge, and an edge across it counts at its
+    distance on the globe.
+    """
     if km <= 0:
         return False
-    boundary = shapely.boundary(data.countries.polygons[polygon : polygon + 1])
-    point = shapely.points([longitude], [latitude])
-    return bool(distance_to_geometries_km(point, boundary)[0] <= km)
+    edges = edges_off_antimeridian(data.countries.polygons[polygon : polygon + 1])[0]
+    return distance_across_antimeridian_km(latitude, longitude, edges) <= km
 
 
 def _stated_country_problem(
