@@ -127,6 +127,21 @@ def test_capped_row_errors_message(dashboard, path, csv):
     assert "fix the 3000 listed" not in error["message"]
 
 
+def test_mining_cell_currency_is_400(dashboard):
+    csv = "name,latitude,longitude,Amount (EUR)\nA,-23.45,-68.95,5 USD\n"
+    response = call(dashboard, csv_event("/dashboards/mining", csv))
+    problems = json.loads(body_of(response))["error"]["problems"]
+    assert response["statusCode"] == 400
+    assert [(p["row"], p["field"]) for p in problems] == [(2, "amount")]
+
+
+def test_mining_currency_stated(dashboard):
+    csv = "name,latitude,longitude,Amount (EUR)\nA,-23.45,-68.95,5\n"
+    response = call(dashboard, csv_event("/dashboards/mining", csv))
+    assert response["statusCode"] == 200
+    assert json.loads(body_of(response))["currency"] == "EUR"
+
+
 def test_mining_wrong_media_type_is_415(dashboard):
     event = http_event(
         "POST", "/dashboards/mining", headers={"content-type": "text/xml"}, body=b"<a/>"

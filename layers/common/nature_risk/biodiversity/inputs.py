@@ -15,9 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nature_risk.amounts import reject_currencies
+from nature_risk.amounts import (
+    check_amount_currencies,
+    parse_amounts,
+    reject_currencies,
+)
 from nature_risk.config import InputLimits
 from nature_risk.errors import InputError, Problem
+from nature_risk.portfolio_input import _read_currency as read_currency
 from nature_risk.tabular import Table, find_column, whitespace_rows
 
 _LIST_INDEX = re.compile(r"\[(\d+)\]")
@@ -194,6 +199,37 @@ def quantity_column(
             problems.append(table.problem(int(table.rows[index]), field, reason))
     values[negative | too_large] = np.nan
     return values, filled
+
+
+def read_amounts(
+    table: Table, aliases: Sequence[str], problems: list[Problem]
+) -> tuple[np.ndarray | None, str | None]:
+    """Read the money amounts and their currency by the natural capital rules.
+
+    The currency is the form or JSON field ``currency``, else the currency
+    column (one value for every row), else the one the amount header names
+    (``Amount (EUR)``). An amount cell that names another currency, or
+    without any of these one other than the other cells, gets a problem for
+    its row. Returns NaN for blank amounts, and None without an amount column.
+    """
+    column = find_column(table, aliases)
+    currency, currency_problems = read_currency(table, column)
+    problems.extend(currency_problems)
+    if column is None:
+        return None, currency
+
+    cells = table.frame[column]
+    values, amount_problems = parse_amounts(
+        cells, table.rows, "amount", decimal=table.decimal
+    )
+    problems.extend(table.relocate(amount_problems))
+    if not currency_problems:
+        # Amounts in different currencies cannot be added up.
+        currency, cell_problems = check_amount_currencies(
+            cells, table.rows, "amount", currency
+        )
+        problems.extend(table.relocate(cell_problems))
+    return np.asarray(values, dtype=float), currency
 
 
 def drop_whitespace_rows(table: Table) -> Table:
