@@ -219,6 +219,8 @@ class NaturalCapitalDashboard(_Closed):
 
 # The biodiversity dashboards' request bodies.
 
+_CURRENCY = "ISO 4217 code of the amount; every record must give the same one."
+
 
 class MiningAssetInput(ApiModel):
     """One mining asset. Numbers may be sent as JSON numbers or strings."""
@@ -231,11 +233,13 @@ class MiningAssetInput(ApiModel):
     status: str | None = Field(None, description="operating, development or closed.")
     amount: float | str | None = Field(None, description="Exposure, zero or more.")
     country: str | None = Field(None, description="ISO 2, ISO 3 or an English name.")
+    currency: str | None = Field(None, description=_CURRENCY)
 
 
 class MiningDashboardRequest(ApiModel):
     """A mining portfolio sent as JSON."""
 
+    currency: str | None = Field(default=None, description="ISO 4217 code.")
     assets: list[MiningAssetInput]
 
 
@@ -248,11 +252,13 @@ class AgricultureHoldingInput(ApiModel):
     production_tonnes: float | str | None = None
     area_hectares: float | str | None = None
     amount: float | str | None = Field(None, description="Exposure, zero or more.")
+    currency: str | None = Field(None, description=_CURRENCY)
 
 
 class AgricultureDashboardRequest(ApiModel):
     """An agriculture portfolio sent as JSON."""
 
+    currency: str | None = Field(default=None, description="ISO 4217 code.")
     holdings: list[AgricultureHoldingInput]
 
 

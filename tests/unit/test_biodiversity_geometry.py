@@ -8,6 +8,8 @@ import shapefile
 import shapely
 from nature_risk.biodiversity.ecoregions import SHAPEFILE
 from nature_risk.biodiversity.geometry import (
+    distance_across_antimeridian_km,
+    edges_off_antimeridian,
     equal_area_km2,
     haversine_km,
     polygons_from_shapes,
@@ -272,4 +274,44 @@ def test_fallback_same_on_both_sides_of_180(data):
     assert located.country[0] == located.country[1]
     assert (
         abs(located.ecoregion_distance_km[0] - located.ecoregion_distance_km[1]) < 0.5
+    )
+
+
+@pytest.mark.parametrize("lon", [180.0, -180.0, -179.99])
+def test_country_fallback_crosses_180(data, lon):
+    # The 1:110m Fiji polygon lacks Taveuni, so its nearest edge to these
+    # points is 25.2 km away, on whichever side of 180 degrees the point is.
+    located = data.locate(np.array([-16.8]), np.array([lon]), fallback_km=26)
+    iso3 = data.countries.polygon_iso3[located.country[0]]
+    assert iso3 == "FJI"
+    assert located.country_fallback[0]
+    assert located.country_distance_km[0] == pytest.approx(25.2, abs=0.5)
+
+
+def test_country_fallback_same_at_both_180s(data):
+    located = data.locate(np.array([-16.8, -16.8]), np.array([180.0, -180.0]), 26)
+    assert located.country[0] == located.country[1]
+    assert located.country_distance_km[0] == pytest.approx(
+        located.country_distance_km[1]
+    )
+
+
+def test_edges_drop_antimeridian_cut():
+    part = shapely.box(179.0, 0.0, 180.0, 20.0)
+    edges = edges_off_antimeridian(np.array([part]))[0]
+    # The nearest edge left is the western one, not the cut 0.05 degrees east.
+    assert shapely.distance(shapely.Point(179.95, 10.0), edges) == pytest.approx(0.95)
+
+
+def test_edge_distance_goes_round_180():
+    part = shapely.box(-180.0, 0.0, -179.9, 20.0)
+    edges = edges_off_antimeridian(np.array([part]))[0]
+    km = distance_across_antimeridian_km(10.0, 179.95, edges)
+    expected = haversine_km(10.0, 179.95, 10.0, -179.9).item()
+    assert km == pytest.approx(expected, rel=1e-6)
+
+
+def test_edge_distance_of_empty_is_infinite():
+    assert distance_across_antimeridian_km(0.0, 0.0, shapely.LineString()) == float(
+        "inf"
     )

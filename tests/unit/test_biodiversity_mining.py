@@ -158,6 +158,23 @@ def test_row_error_cap():
     assert caught.value.truncated
 
 
+def test_row_error_cap_counts_problems():
+    limits = InputLimits(max_row_errors=3)
+    # Each row has two problems: the latitude and the status.
+    rows = "".join(f"M{i},,99,1,,bogus,,\n" for i in range(10))
+    with pytest.raises(InputError) as caught:
+        parse_mining_assets((HEADER + rows).encode(), "text/csv", limits)
+    message = str(caught.value)
+    assert "20 problems found" in message
+    assert "The first 3 are listed (MAX_ROW_ERRORS)" in message
+
+
+def test_uncapped_row_errors_message():
+    with pytest.raises(InputError) as caught:
+        parse_csv("A,,99,1,,,,\nB,,98,1,,,,\n")
+    assert str(caught.value).endswith("fix the 2 listed problems.")
+
+
 def test_duplicates_reported(data):
     assets = parse_csv(
         "A,Co,-24.3,-69.1,,,,\nB,Co,-24.3,-69.1,,,,\nA,Co,-24.3,-69.1,,,,\n"
@@ -427,6 +444,17 @@ def test_stated_country_without_polygon_far_from_edge(data):
     result = dashboard(parse_csv("Pahang,Q,3.8,102.3,,,,SG\n"), data)
     country = result["assets"][0]["country"]
     assert country["iso3"] == "MYS"
+    assert country["source"] == "polygon"
+    assert "could not be checked" in result["warnings"][0]["reason"]
+
+
+@pytest.mark.parametrize("lon", [179.9, -179.9])
+def test_antimeridian_cut_is_not_an_edge(data, lon):
+    # Inside Chukotka, more than 25 km from its coasts but less from 180 degrees,
+    # where the Russian polygon is cut in two.
+    result = dashboard(parse_csv(f"A,Q,68.5,{lon},,,,SG\n"), data)
+    country = result["assets"][0]["country"]
+    assert country["iso3"] == "RUS"
     assert country["source"] == "polygon"
     assert "could not be checked" in result["warnings"][0]["reason"]
 

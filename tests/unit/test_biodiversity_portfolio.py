@@ -65,3 +65,19 @@ def test_agriculture_records_give_dashboard():
     dashboard = agriculture_portfolio_dashboard(records, None, options)
     assert dashboard["holdings"][0]["footprint_hectares"] == pytest.approx(10_000.0)
     assert dashboard["holdings"][0]["row"] == 2
+
+
+def test_saved_mining_keeps_column_currency():
+    body = "name,latitude,longitude,amount,currency\nA,-23.45,-68.95,5,EUR\n"
+    parsed = parse_mining_portfolio(body.encode(), "text/csv", LIMITS)
+    assert parsed.currency == "EUR"
+    dashboard = mining_portfolio_dashboard(parsed.records, "EUR", parsed.options)
+    assert dashboard["currency"] == "EUR"
+
+
+def test_saved_agriculture_keeps_header_currency():
+    body = "commodity,country,production_tonnes,Amount (USD)\nwheat,FR,10,5\n"
+    parsed = parse_agriculture_portfolio(body.encode(), "text/csv", LIMITS)
+    assert parsed.currency == "USD"
+    dashboard = agriculture_portfolio_dashboard(parsed.records, "USD", parsed.options)
+    assert dashboard["currency"] == "USD"

@@ -109,6 +109,39 @@ def test_mining_row_errors_are_400(dashboard):
     ]
 
 
+@pytest.mark.parametrize(
+    ("path", "csv"),
+    [
+        ("/dashboards/mining", "latitude,longitude\n" + "95,1\n" * 3000),
+        ("/dashboards/agriculture", "commodity,country,tonnes\n" + ",FR,1\n" * 3000),
+    ],
+)
+def test_capped_row_errors_message(dashboard, path, csv):
+    response = call(dashboard, csv_event(path, csv))
+    error = json.loads(body_of(response))["error"]
+    assert response["statusCode"] == 400
+    assert len(error["problems"]) == 1000
+    assert error["problems_truncated"] is True
+    assert "3000 problems found" in error["message"]
+    assert "The first 1000 are listed (MAX_ROW_ERRORS)" in error["message"]
+    assert "fix the 3000 listed" not in error["message"]
+
+
+def test_mining_cell_currency_is_400(dashboard):
+    csv = "name,latitude,longitude,Amount (EUR)\nA,-23.45,-68.95,5 USD\n"
+    response = call(dashboard, csv_event("/dashboards/mining", csv))
+    problems = json.loads(body_of(response))["error"]["problems"]
+    assert response["statusCode"] == 400
+    assert [(p["row"], p["field"]) for p in problems] == [(2, "amount")]
+
+
+def test_mining_currency_stated(dashboard):
+    csv = "name,latitude,longitude,Amount (EUR)\nA,-23.45,-68.95,5\n"
+    response = call(dashboard, csv_event("/dashboards/mining", csv))
+    assert response["statusCode"] == 200
+    assert json.loads(body_of(response))["currency"] == "EUR"
+
+
 def test_mining_wrong_media_type_is_415(dashboard):
     event = http_event(
         "POST", "/dashboards/mining", headers={"content-type": "text/xml"}, body=b"<a/>"

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nature_risk.amounts import check_amount_currencies, parse_amounts
 from nature_risk.biodiversity.crops import Commodity, all_commodities
 from nature_risk.biodiversity.data import BiodiversityData, CountryProfile
 from nature_risk.biodiversity.ecoregions import NNH_CATEGORIES
@@ -31,6 +30,7 @@ from nature_risk.biodiversity.inputs import (
     problem_order,
     quantity_column,
     raise_problems,
+    read_amounts,
     text_column,
 )
 from nature_risk.biodiversity.packs import LayerPack
@@ -47,7 +47,8 @@ from nature_risk.config import InputLimits
 from nature_risk.config.biodiversity import BiodiversityLimits
 from nature_risk.errors import Problem
 from nature_risk.option_flags import read_options
-from nature_risk.tabular import Table, find_column, read_table, require_records
+from nature_risk.portfolio_input import CURRENCY_ALIASES
+from nature_risk.tabular import Table, read_table, require_records
 
 if TYPE_CHECKING:
     # Imported for the annotation only, so that loading the geometry at
@@ -74,7 +75,8 @@ class AgricultureHoldings:
     """Validated agricultural holdings as parallel columns, one entry per input row.
 
     ``tonnes`` and ``hectares`` are NaN where not given (at least one is set
-    on every row); ``amounts`` is NaN where no amount was given.
+    on every row); ``amounts`` is NaN where no amount was given. ``currency``
+    is the amounts' ISO 4217 code, or None where none was given.
     """
 
     locator: RowLocator
@@ -85,6 +87,7 @@ class AgricultureHoldings:
     tonnes: np.ndarray
     hectares: np.ndarray
     amounts: np.ndarray
+    currency: str | None = None
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -106,7 +109,10 @@ class AgricultureHoldings:
 
     @classmethod
     def from_records(
-        cls, records: list[dict[str, object]], locator: RowLocator | None = None
+        cls,
+        records: list[dict[str, object]],
+        locator: RowLocator | None = None,
+        currency: str | None = None,
     ) -> AgricultureHoldings:
         """Rebuild holdings stored with ``to_records`` (already validated)."""
         count = len(records)
@@ -126,6 +132,7 @@ class AgricultureHoldings:
             tonnes=floats("production_tonnes"),
             hectares=floats("area_hectares"),
             amounts=floats("amount"),
+            currency=currency,
         )
 
 
@@ -135,7 +142,8 @@ def parse_agriculture_holdings(
     """Read and validate an agriculture upload: CSV, multipart or JSON ``holdings``.
 
     Raises ``InputError`` listing every row problem: a missing commodity or
-    country, neither production nor area, or an invalid number. Raises
+    country, neither production nor area, an invalid number, or an amount
+    currency that differs from the upload's (``read_amounts``). Raises
     ``PayloadTooLarge`` past ``MAX_AGRICULTURE_HOLDINGS`` rows. Names that do
     not resolve are not errors: the dashboard lists them.
     """
@@ -146,7 +154,7 @@ def parse_agriculture_holdings(
         records_field=RECORDS_FIELD,
         numeric=(PRODUCTION_ALIASES, AREA_ALIASES, AMOUNT_ALIASES),
         amount_columns=(AMOUNT_ALIASES,),
-        fields=(COMPANY_ALIASES, COMMODITY_ALIASES, COUNTRY_ALIASES),
+        fields=(COMPANY_ALIASES, COMMODITY_ALIASES, COUNTRY_ALIASES, CURRENCY_ALIASES),
     )
     table = drop_whitespace_rows(table)
     require_records(table, "holdings")
@@ -166,7 +174,7 @@ def parse_agriculture_holdings(
         table, PRODUCTION_ALIASES, "production_tonnes", "tonnes", problems
     )
     area = quantity_column(table, AREA_ALIASES, "area_hectares", "hectares", problems)
-    amounts = _amounts(table, problems)
+    amounts, currency = read_amounts(table, AMOUNT_ALIASES, problems)
     if production is None and area is None:
         problems.append(_missing_quantity_column(table))
     else:
@@ -192,6 +200,7 @@ def parse_agriculture_holdings(
         tonnes=tonnes,
         hectares=hectares,
         amounts=amounts if amounts is not None else np.full(count, np.nan),
+        currency=currency,
     )
 
 
@@ -218,19 +227,6 @@ def _missing_quantity_column(table: Table) -> Problem:
     else:
         reason = "missing column: give production_tonnes or area_hectares"
     return Problem(reason=reason, field="production_tonnes")
-
-
-def _amounts(table: Table, problems: list[Problem]) -> np.ndarray | None:
-    column = find_column(table, AMOUNT_ALIASES)
-    if column is None:
-        return None
-    values, found = parse_amounts(
-        table.frame[column], table.rows, "amount", decimal=table.decimal
-    )
-    # Amounts in different currencies cannot be added up.
-    found += check_amount_currencies(table.frame[column], table.rows, "amount", None)[1]
-    problems.extend(table.relocate(found))
-    return np.asarray(values, dtype=float)
 
 
 def build_agriculture_dashboard(
@@ -328,6 +324,10 @@ def build_agriculture_dashboard(
 
     return {
         "module": "agriculture",
+        # As on the natural capital dashboard, no amounts means no currency.
+        "currency": (
+            holdings.currency if np.isfinite(holdings.amounts).any() else None
+        ),
         "summary": {
             "holdings": len(holdings),
             "resolved": sum(

@@ -15,6 +15,9 @@ from shapefile import Shape
 
 EARTH_RADIUS_KM = 6371.0088
 KM_PER_DEGREE_LATITUDE = np.pi * EARTH_RADIUS_KM / 180.0
+_ANTIMERIDIAN = shapely.multilinestrings(
+    [[(180.0, -90.0), (180.0, 90.0)], [(-180.0, -90.0), (-180.0, 90.0)]]
+)
 
 
 def polygons_from_shapes(shapes: list[Shape]) -> np.ndarray:
@@ -135,6 +138,33 @@ def distance_to_geometries_km(points: np.ndarray, geometries: np.ndarray) -> np.
     return haversine_km(
         coords[:, 0, 1], coords[:, 0, 0], coords[:, 1, 1], coords[:, 1, 0]
     )
+
+
+def edges_off_antimeridian(geometries: np.ndarray) -> np.ndarray:
+    """Return each polygon's boundary without its parts on the ±180° meridian.
+
+    Source polygons that cross the antimeridian are cut there into parts that
+    meet along ±180°. That cut is neither a coast nor a border, so edge
+    distances must not count it.
+    """
+    return shapely.difference(shapely.boundary(geometries), _ANTIMERIDIAN)
+
+
+def distance_across_antimeridian_km(
+    latitude: float, longitude: float, geometry: shapely.Geometry
+) -> float:
+    """Return km from a point to a geometry, going round the antimeridian.
+
+    The point is also measured as its copies 360° east and west, so land at
+    179.9° is as near to a point at -179.9° as it is on the globe. Returns
+    infinity for an empty geometry.
+    """
+    if shapely.is_empty(geometry):
+        return float("inf")
+    longitudes = np.array([longitude - 360.0, longitude, longitude + 360.0])
+    points = shapely.points(longitudes, np.full(3, latitude))
+    geometries = np.full(3, geometry, dtype=object)
+    return float(distance_to_geometries_km(points, geometries).min())
 
 
 def equal_area_km2(geometries: np.ndarray) -> np.ndarray:

@@ -15,9 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nature_risk.amounts import reject_currencies
+from nature_risk.amounts import (
+    check_amount_currencies,
+    parse_amounts,
+    reject_currencies,
+)
 from nature_risk.config import InputLimits
 from nature_risk.errors import InputError, Problem
+from nature_risk.portfolio_input import _read_currency as read_currency
 from nature_risk.tabular import Table, find_column, whitespace_rows
 
 _LIST_INDEX = re.compile(r"\[(\d+)\]")
@@ -196,6 +201,37 @@ def quantity_column(
     return values, filled
 
 
+def read_amounts(
+    table: Table, aliases: Sequence[str], problems: list[Problem]
+) -> tuple[np.ndarray | None, str | None]:
+    """Read the money amounts and their currency by the natural capital rules.
+
+    The currency is the form or JSON field ``currency``, else the currency
+    column (one value for every row), else the one the amount header names
+    (``Amount (EUR)``). An amount cell that names another currency, or
+    without any of these one other than the other cells, gets a problem for
+    its row. Returns NaN for blank amounts, and None without an amount column.
+    """
+    column = find_column(table, aliases)
+    currency, currency_problems = read_currency(table, column)
+    problems.extend(currency_problems)
+    if column is None:
+        return None, currency
+
+    cells = table.frame[column]
+    values, amount_problems = parse_amounts(
+        cells, table.rows, "amount", decimal=table.decimal
+    )
+    problems.extend(table.relocate(amount_problems))
+    if not currency_problems:
+        # Amounts in different currencies cannot be added up.
+        currency, cell_problems = check_amount_currencies(
+            cells, table.rows, "amount", currency
+        )
+        problems.extend(table.relocate(cell_problems))
+    return np.asarray(values, dtype=float), currency
+
+
 def drop_whitespace_rows(table: Table) -> Table:
     """Drop CSV rows whose every cell is spaces, which look blank in a spreadsheet.
 
@@ -223,17 +259,27 @@ def drop_whitespace_rows(table: Table) -> Table:
 
 
 def raise_problems(problems: list[Problem], limits: InputLimits, what: str) -> None:
-    """Raise one InputError listing every problem, capped at ``max_row_errors``."""
+    """Raise one InputError listing every problem, capped at ``max_row_errors``.
+
+    The cap counts problems, not rows, because one row can have several. The
+    message states how many were found and, above the cap, how many are listed.
+    """
     if not problems:
         return
     problems = sorted(problems, key=problem_order)
     cap = limits.max_row_errors
-    raise InputError(
-        f"The {what} are invalid: fix the {len(problems)} listed "
-        f"{'problem' if len(problems) == 1 else 'problems'}.",
-        problems[:cap],
-        truncated=len(problems) > cap,
-    )
+    count = len(problems)
+    if count <= cap:
+        message = (
+            f"The {what} are invalid: fix the {count} listed "
+            f"{'problem' if count == 1 else 'problems'}."
+        )
+    else:
+        message = (
+            f"The {what} are invalid: {count} problems found. The first {cap} "
+            "are listed (MAX_ROW_ERRORS)."
+        )
+    raise InputError(message, problems[:cap], truncated=count > cap)
 
 
 def problem_order(problem: Problem) -> tuple[int, str]:

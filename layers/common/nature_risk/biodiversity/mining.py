@@ -12,12 +12,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
-import shapely
 
-from nature_risk.amounts import check_amount_currencies, parse_amounts
 from nature_risk.biodiversity.data import BiodiversityData, Locations
 from nature_risk.biodiversity.ecoregions import NATURE_IMPERILED, NNH_CATEGORIES
-from nature_risk.biodiversity.geometry import distance_to_geometries_km
+from nature_risk.biodiversity.geometry import (
+    distance_across_antimeridian_km,
+    edges_off_antimeridian,
+)
 from nature_risk.biodiversity.indicators import (
     IndicatorValues,
     indicator_catalogue,
@@ -29,6 +30,7 @@ from nature_risk.biodiversity.inputs import (
     finite_or_none,
     number_column,
     raise_problems,
+    read_amounts,
     text_column,
 )
 from nature_risk.biodiversity.packs import LayerPack
@@ -43,7 +45,8 @@ from nature_risk.config import InputLimits
 from nature_risk.config.biodiversity import BiodiversityLimits
 from nature_risk.errors import Problem
 from nature_risk.option_flags import read_options
-from nature_risk.tabular import Table, find_column, read_table, require_records
+from nature_risk.portfolio_input import CURRENCY_ALIASES
+from nature_risk.tabular import Table, read_table, require_records
 
 RECORDS_FIELD = "assets"
 NAME_ALIASES = ("name", "asset_name", "asset", "mine_name", "mine", "site_name", "site")
@@ -97,6 +100,7 @@ class MiningAssets:
     ``amounts`` is NaN where no amount was given; ``country_texts`` are the
     countries as sent, resolved against the data when the dashboard is built.
     ``warnings`` are row problems that do not stop the dashboard (duplicates).
+    ``currency`` is the amounts' ISO 4217 code, or None where none was given.
     """
 
     locator: RowLocator
@@ -110,6 +114,7 @@ class MiningAssets:
     amounts: np.ndarray
     country_texts: list[str | None]
     warnings: list[Problem] = field(default_factory=list)
+    currency: str | None = None
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -133,7 +138,10 @@ class MiningAssets:
 
     @classmethod
     def from_records(
-        cls, records: list[dict[str, object]], locator: RowLocator | None = None
+        cls,
+        records: list[dict[str, object]],
+        locator: RowLocator | None = None,
+        currency: str | None = None,
     ) -> MiningAssets:
         """Rebuild assets stored with ``to_records`` (already validated)."""
         count = len(records)
@@ -155,6 +163,7 @@ class MiningAssets:
             statuses=[r.get("status") for r in records],
             amounts=floats("amount"),
             country_texts=[r.get("country") for r in records],
+            currency=currency,
         )
         _flag_duplicates(assets)
         return assets
@@ -167,7 +176,8 @@ def parse_mining_assets(
 
     Raises ``InputError`` listing every row problem. A problem is a missing,
     non-numeric or out-of-range coordinate, 0,0 (a missing value written as
-    zero), an unknown status or an invalid amount. ``PayloadTooLarge`` comes
+    zero), an unknown status, an invalid amount or a currency that differs
+    from the upload's (``read_amounts``). ``PayloadTooLarge`` comes
     from ``read_table`` or from more than ``MAX_MINING_ASSETS`` rows, and
     ``UnsupportedMediaType`` from ``read_table``.
     """
@@ -185,6 +195,7 @@ def parse_mining_assets(
             STATUS_ALIASES,
             AMOUNT_ALIASES,
             COUNTRY_ALIASES,
+            CURRENCY_ALIASES,
         ),
     )
     table = drop_whitespace_rows(table)
@@ -228,7 +239,7 @@ def parse_mining_assets(
             )
 
     statuses = _statuses(table, problems)
-    amounts = _amounts(table, problems, count)
+    amounts, currency = read_amounts(table, AMOUNT_ALIASES, problems)
     raise_problems(table.with_read_problems(problems), limits, "mining assets")
     assert latitudes is not None and longitudes is not None
 
@@ -242,8 +253,9 @@ def parse_mining_assets(
         longitudes=longitudes,
         commodities=text_column(table, COMMODITY_ALIASES) or blank,
         statuses=statuses,
-        amounts=amounts,
+        amounts=amounts if amounts is not None else np.full(count, np.nan),
         country_texts=text_column(table, COUNTRY_ALIASES) or blank,
+        currency=currency,
     )
     _flag_duplicates(assets)
     return assets
@@ -271,21 +283,6 @@ def _statuses(table: Table, problems: list[Problem]) -> list[str | None]:
             )
         statuses.append(status)
     return statuses
-
-
-def _amounts(table: Table, problems: list[Problem], count: int) -> np.ndarray:
-    column = find_column(table, AMOUNT_ALIASES)
-    if column is None:
-        return np.full(count, np.nan)
-    values, amount_problems = parse_amounts(
-        table.frame[column], table.rows, "amount", decimal=table.decimal
-    )
-    # Amounts in different currencies cannot be added up.
-    _, currency_problems = check_amount_currencies(
-        table.frame[column], table.rows, "amount", None
-    )
-    problems.extend(table.relocate(amount_problems + currency_problems))
-    return np.asarray(values, dtype=float)
 
 
 def _resolve_countries(
@@ -364,6 +361,8 @@ def build_mining_dashboard(
 
     return {
         "module": "mining",
+        # As on the natural capital dashboard, no amounts means no currency.
+        "currency": assets.currency if np.isfinite(assets.amounts).any() else None,
         "summary": _summary(assets, located, tiers),
         "portfolio": _portfolio(assets, located, data, tiers, star_summary),
         "assets": per_asset,
@@ -518,12 +517,15 @@ def _asset_countries(
 def _near_edge(
     data: BiodiversityData, polygon: int, latitude: float, longitude: float, km: float
 ) -> bool:
-    """Tell whether a point is within ``km`` of a country polygon's boundary."""
+    """Tell whether a point is within ``km`` of a country polygon's coast or border.
+
+    The cut along ±180° is not an edge, and an edge across it counts at its
+    distance on the globe.
+    """
     if km <= 0:
         return False
-    boundary = shapely.boundary(data.countries.polygons[polygon : polygon + 1])
-    point = shapely.points([longitude], [latitude])
-    return bool(distance_to_geometries_km(point, boundary)[0] <= km)
+    edges = edges_off_antimeridian(data.countries.polygons[polygon : polygon + 1])[0]
+    return distance_across_antimeridian_km(latitude, longitude, edges) <= km
 
 
 def _stated_country_problem(

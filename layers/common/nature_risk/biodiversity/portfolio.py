@@ -57,7 +57,7 @@ def parse_mining_portfolio(
     assets = parse_mining_assets(body, content_type, limits)
     return ParsedHoldings(
         assets.to_records(),
-        None,
+        assets.currency,
         _options(assets.locator),
         _records_field(assets.locator),
     )
@@ -66,12 +66,12 @@ def parse_mining_portfolio(
 def mining_portfolio_dashboard(
     records: list[dict[str, Any]], currency: str | None, options: Mapping[str, Any]
 ) -> dict[str, object]:
-    """Build the mining dashboard of stored assets (``currency`` is not used)."""
+    """Build the mining dashboard of stored assets, in the stored currency."""
     from nature_risk.biodiversity import require_biodiversity
 
     biodiversity = require_biodiversity()
     return build_mining_dashboard(
-        MiningAssets.from_records(records, _locator(options)),
+        MiningAssets.from_records(records, _locator(options), currency),
         biodiversity.data,
         biodiversity.packs,
         radius_km=biodiversity.settings.radius_km,
@@ -88,7 +88,7 @@ def parse_agriculture_portfolio(
     holdings = parse_agriculture_holdings(body, content_type, limits)
     return ParsedHoldings(
         holdings.to_records(),
-        None,
+        holdings.currency,
         _options(holdings.locator),
         _records_field(holdings.locator),
     )
@@ -97,13 +97,13 @@ def parse_agriculture_portfolio(
 def agriculture_portfolio_dashboard(
     records: list[dict[str, Any]], currency: str | None, options: Mapping[str, Any]
 ) -> dict[str, object]:
-    """Build the agriculture dashboard of stored holdings (``currency`` unused)."""
+    """Build the agriculture dashboard of stored holdings, in the stored currency."""
     from nature_risk.biodiversity import require_biodiversity
     from nature_risk.knowledge_base import get_knowledge_base
 
     biodiversity = require_biodiversity()
     return build_agriculture_dashboard(
-        AgricultureHoldings.from_records(records, _locator(options)),
+        AgricultureHoldings.from_records(records, _locator(options), currency),
         biodiversity.data,
         biodiversity.packs,
         get_knowledge_base(),
