@@ -227,9 +227,8 @@ def read_draft(
 def _portfolio_currency(parsed: str | None, stated: object) -> str:
     """Return the portfolio's ISO 4217 code from the body and the stated field.
 
-    The natural capital parser has already checked a JSON or form field
-    against the file's currency. A raw CSV body's ``currency`` query
-    parameter, and the field of a module that reads no currency, are
+    The modules' parsers have already checked a JSON or form field against
+    the file's currency. A raw CSV body's ``currency`` query parameter is
     checked here, so that no input path saves another currency than stated.
     """
     if stated is None or stated == "":
@@ -252,8 +251,8 @@ def _portfolio_currency(parsed: str | None, stated: object) -> str:
         )
     if parsed is not None and parsed != code:
         raise InputError(
-            f"The file's amounts are in {parsed}, but the currency parameter is "
-            f"{code}. Remove one, or make them agree.",
+            "The file names another currency than the currency parameter:"
+            " remove one, or make them agree.",
             [
                 Problem(
                     field="currency",

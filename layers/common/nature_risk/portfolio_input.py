@@ -206,7 +206,7 @@ def parse_holdings(
     amount_column = find_column(table, AMOUNT_ALIASES)
     amounts, amount_problems = _read_amounts(table, amount_column)
     problems += amount_problems
-    currency, currency_problems = _read_currency(table, amount_column)
+    currency, currency_problems = read_currency(table, amount_column)
     problems += currency_problems
     if amount_column is not None and not currency_problems:
         currency, cell_problems = check_amount_currencies(
@@ -319,7 +319,7 @@ def _read_amounts(
     return amounts, problems
 
 
-def _read_currency(
+def read_currency(
     table: Table, amount_column: str | None
 ) -> tuple[str | None, list[Problem]]:
     """Return the amounts' currency from the form, a column or the amount header."""

@@ -22,7 +22,7 @@ from nature_risk.amounts import (
 )
 from nature_risk.config import InputLimits
 from nature_risk.errors import InputError, Problem
-from nature_risk.portfolio_input import _read_currency as read_currency
+from nature_risk.portfolio_input import read_currency
 from nature_risk.tabular import Table, find_column, whitespace_rows
 
 _LIST_INDEX = re.compile(r"\[(\d+)\]")
