@@ -17,7 +17,6 @@ import nature_risk  # noqa: F401
 # isort: split
 import datetime as dt
 import json
-import re
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Response
@@ -27,9 +26,7 @@ from nature_risk.api import create_resolver, json_body
 from nature_risk.config import ConfigurationError, InputLimits
 from nature_risk.config.database import DatabaseSettings, PortfolioLimits
 from nature_risk.errors import (
-    InputError,
     PayloadTooLarge,
-    Problem,
     ServiceUnavailable,
 )
 from nature_risk.knowledge_base import load_at_cold_start
@@ -39,10 +36,11 @@ from nature_risk.storage import portfolio_export
 from nature_risk.storage import portfolios as repository
 from nature_risk.storage.db import UNAVAILABLE_MESSAGE, Database
 from portfolio_requests import (
+    cursor_value,
     etag,
     expected_version,
     owner_of,
-    query_value,
+    page_size,
     read_draft,
 )
 
@@ -56,7 +54,6 @@ app = create_resolver(logger)
 INPUT_LIMITS = InputLimits.from_env()
 PORTFOLIO_LIMITS = PortfolioLimits.from_env()
 DEFAULT_PAGE_SIZE = 20
-WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 # Lambda's limit on a synchronous response is 6 MB, envelope included. The
 # reserve leaves room for the status code and headers around the body. Both
 # equal the constants of nature_risk.biodiversity.results, which is not
@@ -112,28 +109,17 @@ def _check_fits(body: str, message: str) -> None:
         raise PayloadTooLarge(message)
 
 
-def _page_size() -> int:
-    raw = query_value(app.current_event, "limit")
-    if raw is None:
-        return min(DEFAULT_PAGE_SIZE, PORTFOLIO_LIMITS.max_page_size)
-    maximum = PORTFOLIO_LIMITS.max_page_size
-    # ASCII digits only: isdecimal() also takes non-ASCII digits, which int()
-    # reads. The length bound keeps int() under its 4,300-digit limit.
-    if WHOLE_NUMBER.fullmatch(raw) is None or not 1 <= int(raw) <= maximum:
-        raise InputError(
-            f"limit must be a whole number from 1 to {maximum}.",
-            [Problem(field="limit", reason=f"not a whole number from 1 to {maximum}")],
-        )
-    return int(raw)
-
-
 @app.get("/portfolios", include_in_schema=False)
 def list_portfolios() -> Response[str]:
     owner = owner_of(app.current_event)
-    page_size = _page_size()
-    cursor = query_value(app.current_event, "cursor")
+    size = page_size(
+        app.current_event,
+        min(DEFAULT_PAGE_SIZE, PORTFOLIO_LIMITS.max_page_size),
+        PORTFOLIO_LIMITS.max_page_size,
+    )
+    cursor = cursor_value(app.current_event)
     with database().transaction() as connection:
-        page = repository.list_portfolios(connection, owner, page_size, cursor)
+        page = repository.list_portfolios(connection, owner, size, cursor)
     return _json(
         200,
         {
@@ -247,7 +233,7 @@ def get_portfolio_dashboard(
 @app.get("/account/data", include_in_schema=False)
 def export_account_data() -> Response[str]:
     owner = owner_of(app.current_event)
-    cursor = query_value(app.current_event, "cursor")
+    cursor = cursor_value(app.current_event)
     with database().transaction("REPEATABLE READ") as connection:
         page = portfolio_export.export_page(
             connection, owner, PORTFOLIO_LIMITS.max_export_page_bytes, cursor

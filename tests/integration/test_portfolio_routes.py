@@ -176,8 +176,8 @@ def test_list_bad_limit_rejected(portfolio_function: ModuleType, limit: str) -> 
         "GET /portfolios",
         query={"limit": limit},
     )
-    assert response["statusCode"] == 400
-    assert body_of(response)["error"]["problems"][0]["field"] == "limit"
+    assert response["statusCode"] == 422
+    assert body_of(response)["error"]["problems"][0]["field"] == "query.limit"
 
 
 def test_replace_needs_current_version(portfolio_function: ModuleType) -> None:

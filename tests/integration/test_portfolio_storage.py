@@ -22,6 +22,7 @@ from nature_risk.errors import (
 )
 from nature_risk.storage import migrations
 from nature_risk.storage import portfolios as repository
+from nature_risk.storage.cursors import InvalidCursor
 from nature_risk.storage.db import (
     Credentials,
     Database,
@@ -485,10 +486,10 @@ def test_list_pages_with_cursor(clean_database: PostgresServer) -> None:
 @pytest.mark.parametrize("cursor", ["not-base64!", "aGVsbG8", "MjAyNnx4"])
 def test_list_bad_cursor_rejected(clean_database: PostgresServer, cursor: str) -> None:
     database = database_for(clean_database)
-    with pytest.raises(InputError) as caught:
+    with pytest.raises(InvalidCursor) as caught:
         with database.transaction() as connection:
             repository.list_portfolios(connection, "alice", 2, cursor)
-    assert caught.value.problems[0].field == "cursor"
+    assert caught.value.problems[0].field == "query.cursor"
 
 
 def test_path_id_not_uuid_not_found() -> None:

@@ -8,8 +8,6 @@ stored one row each, in order, as the JSON object the module's parser made.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import datetime as dt
 import json
@@ -29,6 +27,14 @@ from nature_risk.errors import (
     PayloadTooLarge,
     PreconditionFailed,
     Problem,
+)
+from nature_risk.storage.cursors import (
+    InvalidCursor,
+    decode_cursor,
+    encode_cursor,
+    format_timestamp,
+    parse_timestamp,
+    parse_uuid,
 )
 from nature_risk.text_encoding import (
     JsonPath,
@@ -362,24 +368,15 @@ def create_portfolio(
 
 
 def _encode_cursor(portfolio: Portfolio) -> str:
-    raw = f"{portfolio.created_at.isoformat()}|{portfolio.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+    return encode_cursor(f"{format_timestamp(portfolio.created_at)}|{portfolio.id}")
 
 
 def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
-        created_text, id_text = text.split("|", 1)
-        created_at = dt.datetime.fromisoformat(created_text)
-        if created_at.tzinfo is None:
-            raise ValueError("naive time")
-        return created_at, uuid.UUID(id_text)
-    except (ValueError, UnicodeError, binascii.Error):
-        raise InputError(
-            "The cursor is invalid. Use the next_cursor value of the previous page.",
-            [Problem(field="cursor", reason="invalid")],
-        ) from None
+    """Return the (created_at, id) that a list cursor starts after."""
+    created_text, separator, id_text = decode_cursor(cursor).partition("|")
+    if not separator:
+        raise InvalidCursor()
+    return parse_timestamp(created_text), parse_uuid(id_text)
 
 
 def list_portfolios(
