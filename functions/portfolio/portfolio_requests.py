@@ -355,7 +355,8 @@ def expected_version(
     header, such as ``3`` or ``"3``, returns an empty list, which matches no
     stored version (412). A missing header raises ``PreconditionRequired``
     when ``required``, and so does ``*``, because an update must name the
-    version it replaces.
+    version it replaces. Otherwise both return None: ``*`` matches any
+    current version (RFC 9110, section 13.1.1), so it checks no version.
     """
     value = (event.headers.get("if-match") or "").strip(" \t")
     if not value:
@@ -365,6 +366,8 @@ def expected_version(
             )
         return None
     if value == "*":
+        if not required:
+            return None
         raise PreconditionRequired(
             "If-Match must be the portfolio's ETag, not *: read the portfolio first."
         )

@@ -17,6 +17,7 @@ import pytest
 from tests.events import json_event, lambda_context, multipart_body
 from tests.functions import load_function
 from tests.integration.test_portfolio_routes import (  # noqa: F401 - fixture
+    BOB,
     PORTFOLIO,
     ROUTES,
     biodiversity_environment,
@@ -121,6 +122,29 @@ def test_delete_if_match_list(portfolio_function: ModuleType) -> None:
         portfolio_function, "DELETE", created["id"], headers={"if-match": '"3", "1"'}
     )
     assert deleted["statusCode"] == 204
+
+
+def test_delete_if_match_star(portfolio_function: ModuleType) -> None:
+    created = create(portfolio_function)
+    star = {"if-match": "*"}
+    deleted = one(portfolio_function, "DELETE", created["id"], headers=star)
+    again = one(portfolio_function, "DELETE", created["id"], headers=star)
+    assert deleted["statusCode"] == 204
+    assert one(portfolio_function, "GET", created["id"])["statusCode"] == 404
+    assert again["statusCode"] == 404
+
+
+def test_delete_if_match_star_other_owner(portfolio_function: ModuleType) -> None:
+    created = create(portfolio_function)
+    response = one(
+        portfolio_function,
+        "DELETE",
+        created["id"],
+        claims=BOB,
+        headers={"if-match": "*"},
+    )
+    assert response["statusCode"] == 404
+    assert one(portfolio_function, "GET", created["id"])["statusCode"] == 200
 
 
 # Query values --------------------------------------------------------------
