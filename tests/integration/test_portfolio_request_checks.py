@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -145,6 +146,46 @@ def test_delete_if_match_star_other_owner(portfolio_function: ModuleType) -> Non
     )
     assert response["statusCode"] == 404
     assert one(portfolio_function, "GET", created["id"])["statusCode"] == 200
+
+
+# Path ids ------------------------------------------------------------------
+
+
+def id_spellings(portfolio_id: str) -> list[str]:
+    return [
+        portfolio_id.upper(),
+        portfolio_id.replace("-", ""),
+        "{" + portfolio_id + "}",
+        "urn:uuid:" + portfolio_id,
+    ]
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_id_other_spelling_not_found(
+    portfolio_function: ModuleType, method: str
+) -> None:
+    created = create(portfolio_function)
+    missing = one(portfolio_function, "GET", str(uuid.uuid4()))
+    for spelling in id_spellings(created["id"]):
+        response = one(
+            portfolio_function,
+            method,
+            spelling,
+            payload={**PORTFOLIO, "name": "Renamed"} if method == "PUT" else None,
+            headers={"if-match": '"1"'},
+        )
+        assert response["statusCode"] == 404, spelling
+        assert body_of(response)["error"] == body_of(missing)["error"], spelling
+    assert body_of(one(portfolio_function, "GET", created["id"]))["version"] == 1
+
+
+def test_id_other_spelling_dashboard_not_found(
+    portfolio_function: ModuleType,
+) -> None:
+    created = create(portfolio_function)
+    for spelling in id_spellings(created["id"]):
+        response = one(portfolio_function, "GET", spelling, "/dashboard")
+        assert response["statusCode"] == 404, spelling
 
 
 # Query values --------------------------------------------------------------

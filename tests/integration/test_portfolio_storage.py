@@ -498,6 +498,23 @@ def test_path_id_not_uuid_not_found() -> None:
             repository.parse_portfolio_id(value)
 
 
+def test_path_id_other_spelling_not_found() -> None:
+    canonical = "6353bf4c-ac81-4388-9e94-841e61887258"
+    spellings = [
+        canonical.upper(),
+        canonical.replace("-", ""),
+        "{" + canonical + "}",
+        "urn:uuid:" + canonical,
+        " " + canonical,
+        canonical + "\n",
+        canonical.replace("-", "", 1) + "-",
+    ]
+    assert str(repository.parse_portfolio_id(canonical)) == canonical
+    for value in spellings:
+        with pytest.raises(NotFound):
+            repository.parse_portfolio_id(value)
+
+
 # Transactions and failures ------------------------------------------------
 
 

@@ -30,6 +30,7 @@ from nature_risk.errors import (
 )
 from nature_risk.storage.cursors import (
     InvalidCursor,
+    canonical_uuid,
     decode_cursor,
     encode_cursor,
     format_timestamp,
@@ -288,11 +289,15 @@ def portfolio_from_row(row: list[Any]) -> Portfolio:
 
 
 def parse_portfolio_id(value: str) -> uuid.UUID:
-    """Parse a path id; anything that is not a UUID is simply not found."""
-    try:
-        return uuid.UUID(value)
-    except (ValueError, TypeError, AttributeError):
-        raise NotFound(NOT_FOUND_MESSAGE) from None
+    """Parse a path id in the lowercase 8-4-4-4-12 form this package writes.
+
+    Any other text, including another spelling of a UUID, raises the
+    ``NotFound`` of a missing portfolio.
+    """
+    parsed = canonical_uuid(value)
+    if parsed is None:
+        raise NotFound(NOT_FOUND_MESSAGE)
+    return parsed
 
 
 def _lock_owner(connection: pg8000.native.Connection, owner: str) -> None:
