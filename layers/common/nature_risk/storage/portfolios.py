@@ -45,6 +45,10 @@ from nature_risk.text_encoding import (
 )
 
 MODULES = ("natural_capital", "agriculture", "mining")
+# Options that the mining and agriculture modules store so that a dashboard
+# numbers rows as the upload did. They describe the parser's input, not the
+# portfolio, so no response contains them, whoever set them.
+PARSER_OPTIONS = frozenset({"row_source", "records_field"})
 NOT_FOUND_MESSAGE = "The portfolio was not found."
 
 
@@ -102,14 +106,19 @@ class Portfolio:
     holdings: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        """Return the JSON form without holdings."""
+        """Return the JSON form without holdings or the parser's options."""
+        options = {
+            key: value
+            for key, value in self.options.items()
+            if key not in PARSER_OPTIONS
+        }
         return {
             "id": str(self.id),
             "name": self.name,
             "module": self.module,
             "currency": self.currency,
             "holdings_count": self.holdings_count,
-            "options": self.options,
+            "options": options,
             "version": self.version,
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
