@@ -363,6 +363,7 @@ def test_get_portfolio_over_limit(
     assert response_size(response) < LAMBDA_RESPONSE_LIMIT
     assert response["statusCode"] == 413
     assert "GET /account/data" in body_of(response)["error"]["message"]
+    assert response["headers"]["ETag"] == '"1"'
 
 
 def test_get_portfolio_near_limit(
