@@ -17,19 +17,17 @@ import nature_risk  # noqa: F401
 # isort: split
 import datetime as dt
 import json
-import re
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from nature_risk.api import create_resolver, json_body
+from nature_risk.api import create_resolver, error_response, json_body
 from nature_risk.config import ConfigurationError, InputLimits
 from nature_risk.config.database import DatabaseSettings, PortfolioLimits
 from nature_risk.errors import (
-    InputError,
+    NatureRiskError,
     PayloadTooLarge,
-    Problem,
     ServiceUnavailable,
 )
 from nature_risk.knowledge_base import load_at_cold_start
@@ -39,10 +37,11 @@ from nature_risk.storage import portfolio_export
 from nature_risk.storage import portfolios as repository
 from nature_risk.storage.db import UNAVAILABLE_MESSAGE, Database
 from portfolio_requests import (
+    cursor_value,
     etag,
     expected_version,
     owner_of,
-    query_value,
+    page_size,
     read_draft,
 )
 
@@ -56,7 +55,6 @@ app = create_resolver(logger)
 INPUT_LIMITS = InputLimits.from_env()
 PORTFOLIO_LIMITS = PortfolioLimits.from_env()
 DEFAULT_PAGE_SIZE = 20
-WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 # Lambda's limit on a synchronous response is 6 MB, envelope included. The
 # reserve leaves room for the status code and headers around the body. Both
 # equal the constants of nature_risk.biodiversity.results, which is not
@@ -106,34 +104,43 @@ def _json(
     )
 
 
+def _rejected(error: NatureRiskError, headers: dict[str, str]) -> Response[str]:
+    """Build the error response of ``error`` with ``headers``.
+
+    The resolver's handler of product errors sets no headers, so this writes
+    the same body and the same log line itself.
+    """
+    logger.info(
+        "Request rejected",
+        extra={
+            "error_class": type(error).__name__,
+            "error_code": error.code,
+            "status": int(error.status),
+            "problems": 0,
+        },
+    )
+    response = error_response(error.status, error.code, error.message)
+    response.headers.update(headers)
+    return response
+
+
 def _check_fits(body: str, message: str) -> None:
     # json.dumps escapes the body as Lambda's response envelope does.
     if len(json.dumps(body)) > MAX_RESPONSE_BYTES - ENVELOPE_RESERVE_BYTES:
         raise PayloadTooLarge(message)
 
 
-def _page_size() -> int:
-    raw = query_value(app.current_event, "limit")
-    if raw is None:
-        return min(DEFAULT_PAGE_SIZE, PORTFOLIO_LIMITS.max_page_size)
-    maximum = PORTFOLIO_LIMITS.max_page_size
-    # ASCII digits only: isdecimal() also takes non-ASCII digits, which int()
-    # reads. The length bound keeps int() under its 4,300-digit limit.
-    if WHOLE_NUMBER.fullmatch(raw) is None or not 1 <= int(raw) <= maximum:
-        raise InputError(
-            f"limit must be a whole number from 1 to {maximum}.",
-            [Problem(field="limit", reason=f"not a whole number from 1 to {maximum}")],
-        )
-    return int(raw)
-
-
 @app.get("/portfolios", include_in_schema=False)
 def list_portfolios() -> Response[str]:
     owner = owner_of(app.current_event)
-    page_size = _page_size()
-    cursor = query_value(app.current_event, "cursor")
+    size = page_size(
+        app.current_event,
+        min(DEFAULT_PAGE_SIZE, PORTFOLIO_LIMITS.max_page_size),
+        PORTFOLIO_LIMITS.max_page_size,
+    )
+    cursor = cursor_value(app.current_event)
     with database().transaction() as connection:
-        page = repository.list_portfolios(connection, owner, page_size, cursor)
+        page = repository.list_portfolios(connection, owner, size, cursor)
     return _json(
         200,
         {
@@ -168,12 +175,19 @@ def get_portfolio(portfolio_id: str) -> Response[str]:
     key = repository.parse_portfolio_id(portfolio_id)
     with database().transaction() as connection:
         portfolio = repository.get_portfolio(connection, owner, key)
-    response = _json(200, portfolio.to_dict(), {"ETag": etag(portfolio.version)})
-    _check_fits(
-        response.body,
-        f"The portfolio is larger than the {MAX_RESPONSE_BYTES} bytes a response "
-        "may hold. Read its holdings page by page from GET /account/data.",
-    )
+    headers = {"ETag": etag(portfolio.version)}
+    response = _json(200, portfolio.to_dict(), headers)
+    try:
+        _check_fits(
+            response.body,
+            f"The portfolio is larger than the {MAX_RESPONSE_BYTES} bytes a "
+            "response may hold. Read its holdings page by page from "
+            "GET /account/data.",
+        )
+    except PayloadTooLarge as error:
+        # The 413 keeps the ETag, so that a client can replace the portfolio
+        # without reading it in one response.
+        return _rejected(error, headers)
     return response
 
 
@@ -247,7 +261,7 @@ def get_portfolio_dashboard(
 @app.get("/account/data", include_in_schema=False)
 def export_account_data() -> Response[str]:
     owner = owner_of(app.current_event)
-    cursor = query_value(app.current_event, "cursor")
+    cursor = cursor_value(app.current_event)
     with database().transaction("REPEATABLE READ") as connection:
         page = portfolio_export.export_page(
             connection, owner, PORTFOLIO_LIMITS.max_export_page_bytes, cursor

@@ -39,6 +39,7 @@ from nature_risk.errors import (
 )
 from nature_risk.json_input import load_json
 from nature_risk.portfolio_modules import get_module
+from nature_risk.storage.cursors import InvalidCursor
 from nature_risk.storage.portfolios import PortfolioDraft
 from nature_risk.text_encoding import is_utf8_encodable, unencodable_path
 
@@ -46,6 +47,7 @@ DEFAULT_MODULE = "natural_capital"
 MAX_SUBJECT_LENGTH = 255
 MAX_FIELD_BYTES = 4096
 PORTFOLIO_FIELDS = ("name", "module", "currency")
+_SIGNED_DIGITS = re.compile(r"(-?)([0-9]+)")
 
 
 def owner_of(event: APIGatewayProxyEventV2) -> str:
@@ -196,6 +198,51 @@ def query_value(event: APIGatewayProxyEventV2, name: str) -> str | None:
     return values[0] if values else None
 
 
+def _invalid_limit(error_type: str, context: dict[str, int]) -> RequestValidationError:
+    # Pydantic's error types for an invalid integer parameter, which the
+    # resolver reports as on the dashboard routes ("must be at most 100").
+    return RequestValidationError(
+        [{"loc": ("query", "limit"), "type": error_type, "ctx": context}]
+    )
+
+
+def page_size(event: APIGatewayProxyEventV2, default: int, maximum: int) -> int:
+    """Read the ``limit`` query parameter: a whole number from 1 to ``maximum``.
+
+    Only ASCII digits with an optional minus sign are read, because ``int()``
+    also reads non-ASCII digits, spaces and underscores. An invalid value
+    raises ``RequestValidationError`` (422) stating what the value must be.
+    """
+    try:
+        raw = query_value(event, "limit")
+    except InputError:
+        raise _invalid_limit("int_parsing", {}) from None
+    if raw is None:
+        return default
+    number = _SIGNED_DIGITS.fullmatch(raw)
+    if number is None:
+        raise _invalid_limit("int_parsing", {})
+    digits = number.group(2).lstrip("0")
+    if number.group(1) or not digits:
+        raise _invalid_limit("greater_than_equal", {"ge": 1})
+    # Counting digits first keeps int() away from its 4,300-digit limit.
+    if len(digits) > len(str(maximum)) or int(digits) > maximum:
+        raise _invalid_limit("less_than_equal", {"le": maximum})
+    return int(digits)
+
+
+def cursor_value(event: APIGatewayProxyEventV2) -> str | None:
+    """Read the ``cursor`` query parameter, or None when it is absent or empty.
+
+    Text that is not UTF-8 cannot be a cursor this function wrote, so it
+    raises the ``InvalidCursor`` (422) of any other invalid cursor.
+    """
+    try:
+        return query_value(event, "cursor") or None
+    except InputError:
+        raise InvalidCursor() from None
+
+
 def read_draft(
     event: APIGatewayProxyEventV2,
     limits: InputLimits,
@@ -307,7 +354,8 @@ def expected_version(
     header, such as ``3`` or ``"3``, returns an empty list, which matches no
     stored version (412). A missing header raises ``PreconditionRequired``
     when ``required``, and so does ``*``, because an update must name the
-    version it replaces.
+    version it replaces. Otherwise both return None: ``*`` matches any
+    current version (RFC 9110, section 13.1.1), so it checks no version.
     """
     value = (event.headers.get("if-match") or "").strip(" \t")
     if not value:
@@ -317,6 +365,8 @@ def expected_version(
             )
         return None
     if value == "*":
+        if not required:
+            return None
         raise PreconditionRequired(
             "If-Match must be the portfolio's ETag, not *: read the portfolio first."
         )

@@ -10,6 +10,7 @@ one user's bad request never shows another user's rows.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -88,9 +89,7 @@ def test_product_error_keeps_connection(clean_database: PostgresServer) -> None:
         first_pid = backend_pid(connection)
     with pytest.raises(NotFound):
         with database.transaction() as connection:
-            repository.get_portfolio(
-                connection, "alice", repository.parse_portfolio_id("0" * 32)
-            )
+            repository.get_portfolio(connection, "alice", uuid.UUID(int=0))
     with database.transaction() as connection:
         assert backend_pid(connection) == first_pid
 

@@ -6,7 +6,9 @@ the TLS-only PostgreSQL.
 
 from __future__ import annotations
 
+import base64
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -16,6 +18,7 @@ import pytest
 from tests.events import json_event, lambda_context, multipart_body
 from tests.functions import load_function
 from tests.integration.test_portfolio_routes import (  # noqa: F401 - fixture
+    BOB,
     PORTFOLIO,
     ROUTES,
     biodiversity_environment,
@@ -122,6 +125,69 @@ def test_delete_if_match_list(portfolio_function: ModuleType) -> None:
     assert deleted["statusCode"] == 204
 
 
+def test_delete_if_match_star(portfolio_function: ModuleType) -> None:
+    created = create(portfolio_function)
+    star = {"if-match": "*"}
+    deleted = one(portfolio_function, "DELETE", created["id"], headers=star)
+    again = one(portfolio_function, "DELETE", created["id"], headers=star)
+    assert deleted["statusCode"] == 204
+    assert one(portfolio_function, "GET", created["id"])["statusCode"] == 404
+    assert again["statusCode"] == 404
+
+
+def test_delete_if_match_star_other_owner(portfolio_function: ModuleType) -> None:
+    created = create(portfolio_function)
+    response = one(
+        portfolio_function,
+        "DELETE",
+        created["id"],
+        claims=BOB,
+        headers={"if-match": "*"},
+    )
+    assert response["statusCode"] == 404
+    assert one(portfolio_function, "GET", created["id"])["statusCode"] == 200
+
+
+# Path ids ------------------------------------------------------------------
+
+
+def id_spellings(portfolio_id: str) -> list[str]:
+    return [
+        portfolio_id.upper(),
+        portfolio_id.replace("-", ""),
+        "{" + portfolio_id + "}",
+        "urn:uuid:" + portfolio_id,
+    ]
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_id_other_spelling_not_found(
+    portfolio_function: ModuleType, method: str
+) -> None:
+    created = create(portfolio_function)
+    missing = one(portfolio_function, "GET", str(uuid.uuid4()))
+    for spelling in id_spellings(created["id"]):
+        response = one(
+            portfolio_function,
+            method,
+            spelling,
+            payload={**PORTFOLIO, "name": "Renamed"} if method == "PUT" else None,
+            headers={"if-match": '"1"'},
+        )
+        assert response["statusCode"] == 404, spelling
+        assert body_of(response)["error"] == body_of(missing)["error"], spelling
+    assert body_of(one(portfolio_function, "GET", created["id"]))["version"] == 1
+
+
+def test_id_other_spelling_dashboard_not_found(
+    portfolio_function: ModuleType,
+) -> None:
+    created = create(portfolio_function)
+    for spelling in id_spellings(created["id"]):
+        response = one(portfolio_function, "GET", spelling, "/dashboard")
+        assert response["statusCode"] == 404, spelling
+
+
 # Query values --------------------------------------------------------------
 
 
@@ -158,22 +224,44 @@ def test_query_name_decoded_exactly(portfolio_function: ModuleType) -> None:
     assert body_of(response)["name"] == "Café 🌳"
 
 
+def list_with(function: ModuleType, raw_query: str) -> dict:
+    return call(function, "GET", "/portfolios", "GET /portfolios", query=raw_query)
+
+
 @pytest.mark.parametrize(
-    "raw_limit", ["%EF%BC%95", "%C2%B2", "5%20", "1" * 5000, "-1", "0x5"]
+    ("raw_limit", "reason"),
+    [
+        ("0", "must be at least 1"),
+        ("-1", "must be at least 1"),
+        ("-0", "must be at least 1"),
+        ("101", "must be at most 100"),
+        ("1" * 5000, "must be at most 100"),
+        ("abc", "must be a whole number"),
+        ("0x5", "must be a whole number"),
+        ("5%20", "must be a whole number"),
+        ("1_0", "must be a whole number"),
+        ("%EF%BC%95", "must be a whole number"),
+        ("%C2%B2", "must be a whole number"),
+        ("%FF", "must be a whole number"),
+    ],
 )
-def test_limit_needs_ascii_digits(
+def test_limit_invalid_unprocessable(
+    portfolio_function: ModuleType, raw_limit: str, reason: str
+) -> None:
+    response = list_with(portfolio_function, f"limit={raw_limit}")
+    assert response["statusCode"] == 422
+    problems = body_of(response)["error"]["problems"]
+    assert problems == [{"field": "query.limit", "reason": reason}]
+
+
+@pytest.mark.parametrize("raw_limit", ["1", "007", "100"])
+def test_limit_in_range_accepted(
     portfolio_function: ModuleType, raw_limit: str
 ) -> None:
-    response = call(
-        portfolio_function,
-        "GET",
-        "/portfolios",
-        "GET /portfolios",
-        query=f"limit={raw_limit}",
-    )
-    assert response["statusCode"] == 400
-    problems = body_of(response)["error"]["problems"]
-    assert [problem["field"] for problem in problems] == ["limit"]
+    create(portfolio_function)
+    response = list_with(portfolio_function, f"limit={raw_limit}")
+    assert response["statusCode"] == 200
+    assert len(body_of(response)["portfolios"]) == 1
 
 
 @pytest.mark.parametrize(
@@ -206,6 +294,122 @@ def test_repeated_query_parameter_rejected(
     assert response["statusCode"] == 422
     problems = body_of(response)["error"]["problems"]
     assert problems == [{"field": f"query.{parameter}", "reason": "must be given once"}]
+
+
+# Cursors -------------------------------------------------------------------
+
+CURSOR_PROBLEM = {
+    "field": "query.cursor",
+    "reason": "must be the next_cursor of the previous page",
+}
+CURSOR_ID = "6353bf4c-ac81-4388-9e94-841e61887258"
+CURSOR_TIME = "2026-01-01T00:00:00+00:00"
+
+
+def cursor_of(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode("ascii").rstrip("=")
+
+
+def backend_pid(function: ModuleType) -> int:
+    with function.database().transaction() as connection:
+        return connection.run("SELECT pg_backend_pid()")[0][0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"0001-01-01T00:00:00+23:59|{CURSOR_ID}",
+        f"9999-12-31T23:59:59.999999-23:59|{CURSOR_ID}",
+        f"2026-01-01T01:00:00+01:00|{CURSOR_ID}",
+        f"2026-01-01T00:00:00Z|{CURSOR_ID}",
+        f"2026-01-01T00:00:00|{CURSOR_ID}",
+        f"2026-01-01|{CURSOR_ID}",
+        f"{CURSOR_TIME}|{CURSOR_ID.upper()}",
+        f"{CURSOR_TIME}|{{{CURSOR_ID}}}",
+        f"{CURSOR_TIME}|urn:uuid:{CURSOR_ID}",
+        f"{CURSOR_TIME}|{CURSOR_ID.replace('-', '')}",
+        f"{CURSOR_TIME}|{CURSOR_ID}|",
+        CURSOR_TIME,
+    ],
+)
+def test_list_forged_cursor_unprocessable(
+    portfolio_function: ModuleType, text: str
+) -> None:
+    create(portfolio_function)
+    pid = backend_pid(portfolio_function)
+    response = list_with(portfolio_function, "cursor=" + cursor_of(text))
+    assert response["statusCode"] == 422
+    assert body_of(response)["error"]["problems"] == [CURSOR_PROBLEM]
+    assert backend_pid(portfolio_function) == pid
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["not-a-cursor", "a", "%FF", "MjAyNnx4", cursor_of(f"{CURSOR_TIME}|x") + "=="],
+)
+def test_list_garbled_cursor_unprocessable(
+    portfolio_function: ModuleType, cursor: str
+) -> None:
+    response = list_with(portfolio_function, "cursor=" + cursor)
+    assert response["statusCode"] == 422
+    assert body_of(response)["error"]["problems"] == [CURSOR_PROBLEM]
+
+
+def test_list_cursor_with_extra_characters(portfolio_function: ModuleType) -> None:
+    for _ in range(2):
+        create(portfolio_function)
+    cursor = body_of(list_with(portfolio_function, "limit=1"))["next_cursor"]
+    followed = list_with(portfolio_function, f"limit=1&cursor={cursor}")
+    assert followed["statusCode"] == 200
+    for altered in (cursor + "=", cursor[:4] + "!" + cursor[4:], cursor + "%0A"):
+        response = list_with(portfolio_function, f"cursor={altered}")
+        assert response["statusCode"] == 422, altered
+
+
+def export_with(function: ModuleType, fields: object) -> dict:
+    cursor = cursor_of(json.dumps(fields, separators=(",", ":")))
+    return call(
+        function, "GET", "/account/data", "GET /account/data", query=f"cursor={cursor}"
+    )
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        ["0001-01-01T00:00:00+23:59", CURSOR_ID, 330, 1, 1],
+        ["9999-12-31T23:59:59.999999-23:59", CURSOR_ID, 330, 1, 1],
+        ["2026-01-01T01:00:00+01:00", CURSOR_ID, 0, 1, 1],
+        [CURSOR_TIME, CURSOR_ID.upper(), 0, 1, 1],
+        [CURSOR_TIME, CURSOR_ID.replace("-", ""), 0, 1, 1],
+        [CURSOR_TIME, 5, 0, 1, 1],
+        [5, CURSOR_ID, 0, 1, 1],
+        [CURSOR_TIME, CURSOR_ID, -1, 1, 1],
+        [CURSOR_TIME, CURSOR_ID, 2**31, 1, 1],
+        [CURSOR_TIME, CURSOR_ID, True, 1, 1],
+        [CURSOR_TIME, CURSOR_ID, 1.0, 1, 1],
+        [CURSOR_TIME, CURSOR_ID, 0, 0, 1],
+        [CURSOR_TIME, CURSOR_ID, 0, 1, 0],
+        [CURSOR_TIME, CURSOR_ID, 0, 1],
+        [CURSOR_TIME, CURSOR_ID, 0, 1, 1, 1],
+        {"created_at": CURSOR_TIME},
+        "text",
+    ],
+)
+def test_export_forged_cursor_unprocessable(
+    portfolio_function: ModuleType, fields: object
+) -> None:
+    create(portfolio_function)
+    pid = backend_pid(portfolio_function)
+    response = export_with(portfolio_function, fields)
+    assert response["statusCode"] == 422
+    assert body_of(response)["error"]["problems"] == [CURSOR_PROBLEM]
+    assert backend_pid(portfolio_function) == pid
+
+
+def test_export_cursor_of_unknown_start(portfolio_function: ModuleType) -> None:
+    response = export_with(portfolio_function, [CURSOR_TIME, CURSOR_ID, 0, 1, 1])
+    assert response["statusCode"] == 200
+    assert body_of(response)["page"] == 2
 
 
 def test_replace_repeated_name_rejected(portfolio_function: ModuleType) -> None:

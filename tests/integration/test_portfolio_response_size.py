@@ -240,8 +240,48 @@ def test_export_invalid_cursor(
     response = call(
         function, "GET", "/account/data", "GET /account/data", query={"cursor": cursor}
     )
-    assert response["statusCode"] == 400
-    assert body_of(response)["error"]["problems"][0]["field"] == "cursor"
+    assert response["statusCode"] == 422
+    assert body_of(response)["error"]["problems"][0]["field"] == "query.cursor"
+
+
+def cursor_with_offset(cursor: str, offset: int) -> str:
+    fields = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    fields[2] = offset
+    text = json.dumps(fields, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(text).decode("ascii").rstrip("=")
+
+
+@pytest.mark.parametrize("offset", [500, 501, 2**31 - 1])
+def test_export_cursor_offset_past_end(
+    open_function, clean_database: PostgresServer, offset: int
+) -> None:
+    function = open_function(
+        MAX_EXPORT_PAGE_BYTES="12000", MAX_PORTFOLIO_HOLDING_BYTES="3000"
+    )
+    holdings = [holding(row + 2, "Example Farms") for row in range(500)]
+    save_direct(clean_database, ALICE["sub"], holdings)
+    first = call(function, "GET", "/account/data", "GET /account/data")
+    cursor = body_of(first)["next_cursor"]
+
+    forged = call(
+        function,
+        "GET",
+        "/account/data",
+        "GET /account/data",
+        query={"cursor": cursor_with_offset(cursor, offset)},
+    )
+    last = call(
+        function,
+        "GET",
+        "/account/data",
+        "GET /account/data",
+        query={"cursor": cursor_with_offset(cursor, 499)},
+    )
+
+    assert forged["statusCode"] == 422
+    assert body_of(forged)["error"]["problems"][0]["field"] == "query.cursor"
+    assert last["statusCode"] == 200
+    assert body_of(last)["portfolios"][0]["holdings_complete"] is True
 
 
 def test_export_cursor_of_other_owner(
@@ -323,6 +363,7 @@ def test_get_portfolio_over_limit(
     assert response_size(response) < LAMBDA_RESPONSE_LIMIT
     assert response["statusCode"] == 413
     assert "GET /account/data" in body_of(response)["error"]["message"]
+    assert response["headers"]["ETag"] == '"1"'
 
 
 def test_get_portfolio_near_limit(

@@ -176,8 +176,8 @@ def test_list_bad_limit_rejected(portfolio_function: ModuleType, limit: str) -> 
         "GET /portfolios",
         query={"limit": limit},
     )
-    assert response["statusCode"] == 400
-    assert body_of(response)["error"]["problems"][0]["field"] == "limit"
+    assert response["statusCode"] == 422
+    assert body_of(response)["error"]["problems"][0]["field"] == "query.limit"
 
 
 def test_replace_needs_current_version(portfolio_function: ModuleType) -> None:
@@ -351,6 +351,53 @@ def test_mining_ignores_query_flag(
     )
     assert response["statusCode"] == 201, response["body"]
     assert "exclude_water_supply" not in body_of(response)["options"]
+
+
+PARSER_OPTIONS = {"row_source": "csv", "records_field": "rows"}
+
+
+def returned_options(function: ModuleType, portfolio_id: str) -> list[dict]:
+    """Collect ``options`` from every route that returns the portfolio."""
+    listed = body_of(call(function, "GET", "/portfolios", "GET /portfolios"))
+    exported = body_of(call(function, "GET", "/account/data", "GET /account/data"))
+    dashboard = body_of(one(function, "GET", portfolio_id, "/dashboard"))
+    return [
+        body_of(one(function, "GET", portfolio_id))["options"],
+        listed["portfolios"][0]["options"],
+        exported["portfolios"][0]["options"],
+        dashboard["portfolio"]["options"],
+    ]
+
+
+def stored_options(function: ModuleType, portfolio_id: str) -> dict:
+    with function.database().transaction() as connection:
+        rows = connection.run(
+            "SELECT options FROM portfolios WHERE id = CAST(:id AS uuid)",
+            id=portfolio_id,
+        )
+    return rows[0][0]
+
+
+def test_mining_parser_options_hidden(
+    portfolio_function: ModuleType, biodiversity_environment: None
+) -> None:
+    payload = {**MINING_PORTFOLIO, "options": PARSER_OPTIONS}
+    created = create(portfolio_function, payload=payload)
+    assert created["options"] == {}
+    for options in returned_options(portfolio_function, created["id"]):
+        assert options == {}
+    stored = stored_options(portfolio_function, created["id"])
+    assert stored == {"row_source": "json", "records_field": "assets"}
+
+
+def test_natural_capital_parser_options_hidden(
+    portfolio_function: ModuleType,
+) -> None:
+    options = {**PARSER_OPTIONS, "exclude_water_supply": True}
+    created = create(portfolio_function, payload={**PORTFOLIO, "options": options})
+    assert created["options"] == {"exclude_water_supply": True}
+    for returned in returned_options(portfolio_function, created["id"]):
+        assert returned == {"exclude_water_supply": True}
 
 
 def test_mining_nul_named_by_asset_field(

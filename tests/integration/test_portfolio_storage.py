@@ -22,6 +22,7 @@ from nature_risk.errors import (
 )
 from nature_risk.storage import migrations
 from nature_risk.storage import portfolios as repository
+from nature_risk.storage.cursors import InvalidCursor
 from nature_risk.storage.db import (
     Credentials,
     Database,
@@ -485,14 +486,31 @@ def test_list_pages_with_cursor(clean_database: PostgresServer) -> None:
 @pytest.mark.parametrize("cursor", ["not-base64!", "aGVsbG8", "MjAyNnx4"])
 def test_list_bad_cursor_rejected(clean_database: PostgresServer, cursor: str) -> None:
     database = database_for(clean_database)
-    with pytest.raises(InputError) as caught:
+    with pytest.raises(InvalidCursor) as caught:
         with database.transaction() as connection:
             repository.list_portfolios(connection, "alice", 2, cursor)
-    assert caught.value.problems[0].field == "cursor"
+    assert caught.value.problems[0].field == "query.cursor"
 
 
 def test_path_id_not_uuid_not_found() -> None:
     for value in ("1", "../etc", "' OR 1=1 --", ""):
+        with pytest.raises(NotFound):
+            repository.parse_portfolio_id(value)
+
+
+def test_path_id_other_spelling_not_found() -> None:
+    canonical = "6353bf4c-ac81-4388-9e94-841e61887258"
+    spellings = [
+        canonical.upper(),
+        canonical.replace("-", ""),
+        "{" + canonical + "}",
+        "urn:uuid:" + canonical,
+        " " + canonical,
+        canonical + "\n",
+        canonical.replace("-", "", 1) + "-",
+    ]
+    assert str(repository.parse_portfolio_id(canonical)) == canonical
+    for value in spellings:
         with pytest.raises(NotFound):
             repository.parse_portfolio_id(value)
 

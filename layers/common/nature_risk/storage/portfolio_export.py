@@ -12,8 +12,6 @@ Sizes are counted by ``escaped_size``, as Lambda counts a response.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import datetime as dt
 import json
@@ -22,8 +20,17 @@ from typing import Any
 
 import pg8000.native
 
-from nature_risk.errors import Conflict, InputError, Problem
+from nature_risk.errors import Conflict
 from nature_risk.json_input import JsonNestingError, load_json
+from nature_risk.storage.cursors import (
+    InvalidCursor,
+    decode_cursor,
+    encode_cursor,
+    format_timestamp,
+    parse_integer,
+    parse_timestamp,
+    parse_uuid,
+)
 from nature_risk.storage.portfolios import (
     Portfolio,
     escaped_size,
@@ -79,7 +86,7 @@ class _Position:
 def _encode_cursor(position: _Position) -> str:
     text = json.dumps(
         [
-            position.created_at.isoformat(),
+            format_timestamp(position.created_at),
             str(position.portfolio_id),
             position.holdings_offset,
             position.version,
@@ -87,26 +94,28 @@ def _encode_cursor(position: _Position) -> str:
         ],
         separators=(",", ":"),
     )
-    return base64.urlsafe_b64encode(text.encode()).decode("ascii").rstrip("=")
+    return encode_cursor(text)
 
 
 def _decode_cursor(cursor: str) -> _Position:
+    """Return the position that an export cursor names, or raise ``InvalidCursor``.
+
+    The holdings offset is checked against the portfolio in ``_check_continued``.
+    """
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
-        created_text, id_text, offset, version, page_number = load_json(text)
-        created_at = dt.datetime.fromisoformat(created_text)
-        numbers = (offset, version, page_number)
-        if created_at.tzinfo is None or not all(
-            type(number) is int and 0 <= number < 2**31 for number in numbers
-        ):
-            raise ValueError("invalid cursor fields")
-        return _Position(created_at, uuid.UUID(id_text), offset, version, page_number)
-    except (ValueError, TypeError, UnicodeError, binascii.Error, JsonNestingError):
-        raise InputError(
-            "The cursor is invalid. Use the next_cursor value of the previous page.",
-            [Problem(field="cursor", reason="invalid")],
-        ) from None
+        fields = load_json(decode_cursor(cursor))
+    except (ValueError, JsonNestingError):
+        raise InvalidCursor() from None
+    if not isinstance(fields, list) or len(fields) != 5:
+        raise InvalidCursor()
+    created_text, id_text, offset, version, page_number = fields
+    return _Position(
+        parse_timestamp(created_text),
+        parse_uuid(id_text),
+        parse_integer(offset, 0),
+        parse_integer(version, 1),
+        parse_integer(page_number, 1),
+    )
 
 
 def _portfolios_from(
@@ -155,6 +164,10 @@ def _check_continued(portfolios: list[Portfolio], start: _Position | None) -> No
         or first.version != start.version
     ):
         raise Conflict(CHANGED_MESSAGE)
+    # A page splits a portfolio only before a holding it could not take, so
+    # the cursor of an unchanged portfolio names a holding that exists.
+    if start.holdings_offset >= first.holdings_count:
+        raise InvalidCursor()
 
 
 def export_page(
@@ -167,7 +180,7 @@ def export_page(
 
     The page's parts add up to at most ``budget_bytes`` escaped bytes (see
     ``escaped_size``), except that the first holding of a page is always
-    included. Raises ``InputError`` for an invalid cursor and ``Conflict``
+    included. Raises ``InvalidCursor`` for an invalid cursor and ``Conflict``
     when a split portfolio changed between pages.
     """
     start = _decode_cursor(cursor) if cursor else None

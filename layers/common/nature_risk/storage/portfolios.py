@@ -8,8 +8,6 @@ stored one row each, in order, as the JSON object the module's parser made.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import datetime as dt
 import json
@@ -30,6 +28,15 @@ from nature_risk.errors import (
     PreconditionFailed,
     Problem,
 )
+from nature_risk.storage.cursors import (
+    InvalidCursor,
+    canonical_uuid,
+    decode_cursor,
+    encode_cursor,
+    format_timestamp,
+    parse_timestamp,
+    parse_uuid,
+)
 from nature_risk.text_encoding import (
     JsonPath,
     first_string_path,
@@ -38,6 +45,10 @@ from nature_risk.text_encoding import (
 )
 
 MODULES = ("natural_capital", "agriculture", "mining")
+# Options that the mining and agriculture modules store so that a dashboard
+# numbers rows as the upload did. They describe the parser's input, not the
+# portfolio, so no response contains them, whoever set them.
+PARSER_OPTIONS = frozenset({"row_source", "records_field"})
 NOT_FOUND_MESSAGE = "The portfolio was not found."
 
 
@@ -95,14 +106,19 @@ class Portfolio:
     holdings: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        """Return the JSON form without holdings."""
+        """Return the JSON form without holdings or the parser's options."""
+        options = {
+            key: value
+            for key, value in self.options.items()
+            if key not in PARSER_OPTIONS
+        }
         return {
             "id": str(self.id),
             "name": self.name,
             "module": self.module,
             "currency": self.currency,
             "holdings_count": self.holdings_count,
-            "options": self.options,
+            "options": options,
             "version": self.version,
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
@@ -282,11 +298,15 @@ def portfolio_from_row(row: list[Any]) -> Portfolio:
 
 
 def parse_portfolio_id(value: str) -> uuid.UUID:
-    """Parse a path id; anything that is not a UUID is simply not found."""
-    try:
-        return uuid.UUID(value)
-    except (ValueError, TypeError, AttributeError):
-        raise NotFound(NOT_FOUND_MESSAGE) from None
+    """Parse a path id in the lowercase 8-4-4-4-12 form this package writes.
+
+    Any other text, including another spelling of a UUID, raises the
+    ``NotFound`` of a missing portfolio.
+    """
+    parsed = canonical_uuid(value)
+    if parsed is None:
+        raise NotFound(NOT_FOUND_MESSAGE)
+    return parsed
 
 
 def _lock_owner(connection: pg8000.native.Connection, owner: str) -> None:
@@ -362,24 +382,15 @@ def create_portfolio(
 
 
 def _encode_cursor(portfolio: Portfolio) -> str:
-    raw = f"{portfolio.created_at.isoformat()}|{portfolio.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+    return encode_cursor(f"{format_timestamp(portfolio.created_at)}|{portfolio.id}")
 
 
 def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
-        created_text, id_text = text.split("|", 1)
-        created_at = dt.datetime.fromisoformat(created_text)
-        if created_at.tzinfo is None:
-            raise ValueError("naive time")
-        return created_at, uuid.UUID(id_text)
-    except (ValueError, UnicodeError, binascii.Error):
-        raise InputError(
-            "The cursor is invalid. Use the next_cursor value of the previous page.",
-            [Problem(field="cursor", reason="invalid")],
-        ) from None
+    """Return the (created_at, id) that a list cursor starts after."""
+    created_text, separator, id_text = decode_cursor(cursor).partition("|")
+    if not separator:
+        raise InvalidCursor()
+    return parse_timestamp(created_text), parse_uuid(id_text)
 
 
 def list_portfolios(
