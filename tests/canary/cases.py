@@ -602,7 +602,8 @@ def _portfolio_cases() -> list[CanaryCase]:
                 "GET /portfolios",
                 query=[("limit", m.new()), ("cursor", m.new())],
             ),
-            frozenset({400}),
+            # Invalid query values get 422, as on the dashboard routes.
+            frozenset({422}),
         )
     )
     cases.append(
@@ -612,7 +613,7 @@ def _portfolio_cases() -> list[CanaryCase]:
             lambda m: _portfolio_request(
                 m, "GET", "GET /account/data", query=[("cursor", m.new())]
             ),
-            frozenset({400}),
+            frozenset({422}),
         )
     )
     for route, function_name in PORTFOLIO_ROUTE_FUNCTIONS.items():
