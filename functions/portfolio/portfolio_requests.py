@@ -155,6 +155,12 @@ def _multipart_fields(body: bytes, content_type: str) -> dict[str, Any]:
     return fields
 
 
+def _carries_fields(content_type: str) -> bool:
+    """Tell whether a body carries the portfolio's fields itself (JSON, multipart)."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type in ("application/json", "multipart/form-data")
+
+
 def portfolio_fields(
     event: APIGatewayProxyEventV2, body: bytes, content_type: str
 ) -> dict[str, Any]:
@@ -258,7 +264,13 @@ def read_draft(
     content_type = event.headers.get("content-type") or ""
     fields = portfolio_fields(event, body, content_type)
     module = get_module(fields.get("module") or DEFAULT_MODULE)
-    parsed = module.parse(body, content_type, limits)
+    # A raw CSV body's query parameters stand for the form fields a multipart
+    # upload carries, so the parser checks the currency against the file the
+    # same way: its column, its amount header and currencies in its cells.
+    declared = None
+    if not _carries_fields(content_type) and fields.get("currency") is not None:
+        declared = {"currency": fields["currency"]}
+    parsed = module.parse(body, content_type, limits, declared)
     currency = _portfolio_currency(parsed.currency, fields.get("currency"))
     options = module.with_query_flags(parsed.options, query_flags or {})
     return PortfolioDraft(
@@ -274,9 +286,9 @@ def read_draft(
 def _portfolio_currency(parsed: str | None, stated: object) -> str:
     """Return the portfolio's ISO 4217 code from the body and the stated field.
 
-    The modules' parsers have already checked a JSON or form field against
-    the file's currency. A raw CSV body's ``currency`` query parameter is
-    checked here, so that no input path saves another currency than stated.
+    The modules' parsers have already checked the stated currency against the
+    file. This check repeats the comparison, so that no input path can save
+    another currency than the one stated.
     """
     if stated is None or stated == "":
         if parsed is None:

@@ -732,11 +732,9 @@ def test_query_currency_against_column_rejected(
     response = csv_create_with(portfolio_function, body, "name=a&currency=EUR")
     assert response["statusCode"] == 400
     problems = body_of(response)["error"]["problems"]
+    # The same problem a multipart upload with a currency field gets.
     assert problems == [
-        {
-            "field": "currency",
-            "reason": "the file names another currency than the currency parameter",
-        }
+        {"field": "currency", "reason": "every holding must have the same currency"}
     ]
 
 
@@ -758,7 +756,7 @@ def test_query_currency_against_amount_header_rejected(
     response = csv_create_with(portfolio_function, body, "name=a&currency=USD")
     assert response["statusCode"] == 400
     fields = [problem["field"] for problem in body_of(response)["error"]["problems"]]
-    assert fields == ["currency"]
+    assert fields == ["amount"]
 
 
 def test_query_currency_any_case_saved(portfolio_function: ModuleType) -> None:
@@ -804,3 +802,22 @@ def test_mining_upload_currency_field_saved(portfolio_function: ModuleType) -> N
     )
     assert response["statusCode"] == 201, response["body"]
     assert body_of(response)["currency"] == "USD"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"name,code,amount\nA,0111,$5\nB,0141,5\n",
+        "name,code,amount\nA,0111,\u00a35\n".encode(),
+        b"name,code,Amount ($)\nA,0111,5\n",
+        b"name,code,amount\nA,0111,5 USD\n",
+    ],
+    ids=["dollar-cell", "pound-cell", "dollar-header", "code-cell"],
+)
+def test_query_currency_checked_against_cells(
+    portfolio_function: ModuleType, body: bytes
+) -> None:
+    response = csv_create_with(portfolio_function, body, "name=a&currency=EUR")
+    assert response["statusCode"] == 400, response["body"]
+    fields = [problem["field"] for problem in body_of(response)["error"]["problems"]]
+    assert fields == ["amount"]

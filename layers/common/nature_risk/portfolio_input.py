@@ -31,6 +31,7 @@ holding gets the same weight. Every bad row is reported in one ``InputError``
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -148,9 +149,14 @@ class HoldingsTable:
 
 
 def parse_holdings(
-    body: bytes, content_type: str, limits: InputLimits
+    body: bytes,
+    content_type: str,
+    limits: InputLimits,
+    declared: Mapping[str, object] | None = None,
 ) -> HoldingsTable:
     """Parse a portfolio request body into holdings.
+
+    ``declared`` gives a raw CSV body form fields, as ``read_table`` reads it.
 
     Raises ``InputError`` listing every bad row (up to ``limits.max_row_errors``),
     ``PayloadTooLarge`` and ``UnsupportedMediaType``.
@@ -163,6 +169,7 @@ def parse_holdings(
         numeric=[AMOUNT_ALIASES],
         amount_columns=[AMOUNT_ALIASES],
         fields=[CODE_ALIASES, NAME_ALIASES, CURRENCY_ALIASES],
+        declared=declared,
     )
     if len(table.frame) == 0:
         raise InputError(

@@ -38,7 +38,10 @@ class PortfolioModule:
     """A module's body parser and its dashboard builder for stored holdings."""
 
     name: str
-    parse: Callable[[bytes, str, InputLimits], ParsedHoldings]
+    # Parses a body; the mapping gives a raw CSV body its form fields.
+    parse: Callable[
+        [bytes, str, InputLimits, Mapping[str, object] | None], ParsedHoldings
+    ]
     dashboard: Callable[
         [list[dict[str, Any]], str | None, Mapping[str, Any]], dict[str, object]
     ]
@@ -73,7 +76,10 @@ class StoredHoldings:
 
 
 def parse_natural_capital(
-    body: bytes, content_type: str, limits: InputLimits
+    body: bytes,
+    content_type: str,
+    limits: InputLimits,
+    declared: Mapping[str, object] | None = None,
 ) -> ParsedHoldings:
     """Parse with the dashboard's parser; keep row, name, code and amount.
 
@@ -84,7 +90,7 @@ def parse_natural_capital(
     from nature_risk.natural_capital import request_flags
     from nature_risk.portfolio_input import parse_holdings
 
-    table = parse_holdings(body, content_type, limits)
+    table = parse_holdings(body, content_type, limits, declared)
     amounts = None if table.amounts is None else table.amounts.tolist()
     records = [
         {
@@ -138,11 +144,14 @@ def natural_capital_dashboard(
 
 
 def _parse_mining(
-    body: bytes, content_type: str, limits: InputLimits
+    body: bytes,
+    content_type: str,
+    limits: InputLimits,
+    declared: Mapping[str, object] | None = None,
 ) -> ParsedHoldings:
     from nature_risk.biodiversity.portfolio import parse_mining_portfolio
 
-    return parse_mining_portfolio(body, content_type, limits)
+    return parse_mining_portfolio(body, content_type, limits, declared)
 
 
 def _mining_dashboard(
@@ -154,11 +163,14 @@ def _mining_dashboard(
 
 
 def _parse_agriculture(
-    body: bytes, content_type: str, limits: InputLimits
+    body: bytes,
+    content_type: str,
+    limits: InputLimits,
+    declared: Mapping[str, object] | None = None,
 ) -> ParsedHoldings:
     from nature_risk.biodiversity.portfolio import parse_agriculture_portfolio
 
-    return parse_agriculture_portfolio(body, content_type, limits)
+    return parse_agriculture_portfolio(body, content_type, limits, declared)
 
 
 def _agriculture_dashboard(

@@ -32,7 +32,7 @@ import sys
 import unicodedata
 import warnings
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -218,6 +218,7 @@ def read_table(
     numeric: Sequence[Sequence[str]] = (),
     amount_columns: Sequence[Sequence[str]] = (),
     fields: Sequence[Sequence[str]] = (),
+    declared: Mapping[str, object] | None = None,
 ) -> Table:
     """Read a request body into a ``Table``.
 
@@ -230,7 +231,9 @@ def read_table(
     float64 too when ``parse_amount_bytes`` accepts every cell, which gives
     the floats that ``parse_amounts`` gives for the text. ``fields`` lists
     the alias groups the caller reads: problems name only these JSON keys,
-    and other keys by their position. Raises ``PayloadTooLarge``
+    and other keys by their position. ``declared`` gives a raw CSV body the
+    form fields (such as ``currency``) that a multipart upload or a JSON body
+    carries itself; other bodies ignore it. Raises ``PayloadTooLarge``
     (body, rows or columns over ``limits``), ``UnsupportedMediaType`` and
     ``InputError``.
     """
@@ -266,9 +269,13 @@ def read_table(
         table.source = "multipart"
         return table
     if media_type in CSV_MEDIA_TYPES:
-        return _read_csv(
+        table = _read_csv(
             body, limits, numeric, amount_columns, _charset(content_type), fields
         )
+        # A raw CSV body has no form fields; a caller that took them from
+        # elsewhere (a saved portfolio's query string) passes them here.
+        table.form_fields = dict(declared or {})
+        return table
     raise UnsupportedMediaType(f"Content-Type must be {ACCEPTED_MEDIA_TYPES_TEXT}.")
 
 

@@ -12,6 +12,7 @@ logs anything the user sent.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -137,7 +138,10 @@ class AgricultureHoldings:
 
 
 def parse_agriculture_holdings(
-    body: bytes, content_type: str, limits: InputLimits
+    body: bytes,
+    content_type: str,
+    limits: InputLimits,
+    declared: Mapping[str, object] | None = None,
 ) -> AgricultureHoldings:
     """Read and validate an agriculture upload: CSV, multipart or JSON ``holdings``.
 
@@ -155,6 +159,7 @@ def parse_agriculture_holdings(
         numeric=(PRODUCTION_ALIASES, AREA_ALIASES, AMOUNT_ALIASES),
         amount_columns=(AMOUNT_ALIASES,),
         fields=(COMPANY_ALIASES, COMMODITY_ALIASES, COUNTRY_ALIASES, CURRENCY_ALIASES),
+        declared=declared,
     )
     table = drop_whitespace_rows(table)
     require_records(table, "holdings")

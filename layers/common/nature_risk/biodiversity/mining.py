@@ -9,6 +9,7 @@ asset and summarises the portfolio. Neither logs anything the user sent.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -170,7 +171,10 @@ class MiningAssets:
 
 
 def parse_mining_assets(
-    body: bytes, content_type: str, limits: InputLimits
+    body: bytes,
+    content_type: str,
+    limits: InputLimits,
+    declared: Mapping[str, object] | None = None,
 ) -> MiningAssets:
     """Read and validate a mining upload (CSV, JSON ``{"assets": [...]}`` or multipart).
 
@@ -188,6 +192,7 @@ def parse_mining_assets(
         records_field=RECORDS_FIELD,
         numeric=(LATITUDE_ALIASES, LONGITUDE_ALIASES),
         amount_columns=(AMOUNT_ALIASES,),
+        declared=declared,
         fields=(
             NAME_ALIASES,
             COMPANY_ALIASES,

@@ -49,12 +49,15 @@ def _locator(options: Mapping[str, Any]) -> RowLocator:
 
 
 def parse_mining_portfolio(
-    body: bytes, content_type: str, limits: InputLimits
+    body: bytes,
+    content_type: str,
+    limits: InputLimits,
+    declared: Mapping[str, object] | None = None,
 ) -> ParsedHoldings:
     """Parse a mining upload for storage; raise what ``parse_mining_assets`` raises."""
     from nature_risk.portfolio_modules import ParsedHoldings
 
-    assets = parse_mining_assets(body, content_type, limits)
+    assets = parse_mining_assets(body, content_type, limits, declared)
     return ParsedHoldings(
         assets.to_records(),
         assets.currency,
@@ -80,12 +83,15 @@ def mining_portfolio_dashboard(
 
 
 def parse_agriculture_portfolio(
-    body: bytes, content_type: str, limits: InputLimits
+    body: bytes,
+    content_type: str,
+    limits: InputLimits,
+    declared: Mapping[str, object] | None = None,
 ) -> ParsedHoldings:
     """Parse an agriculture upload for storage, as ``parse_agriculture_holdings``."""
     from nature_risk.portfolio_modules import ParsedHoldings
 
-    holdings = parse_agriculture_holdings(body, content_type, limits)
+    holdings = parse_agriculture_holdings(body, content_type, limits, declared)
     return ParsedHoldings(
         holdings.to_records(),
         holdings.currency,
