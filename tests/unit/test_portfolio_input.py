@@ -851,3 +851,50 @@ def test_json_amount_longer_than_int_limit():
     assert problems == [
         {"reason": "amount is too large or not a number", "field": "holdings[0].amount"}
     ]
+
+
+NO_SINGLE_CURRENCY = {
+    "reason": "the amount names two currencies, or pence (GBp or GBX):"
+    " give one currency",
+    "row": 2,
+    "field": "amount",
+}
+
+
+@pytest.mark.parametrize("cell", ["€5 USD", "EUR 5 USD", "5 GBp"])
+def test_amount_without_single_currency_rejected(cell):
+    body = f'name,code,amount\r\nA,0111,"{cell}"\r\nB,0112,5\r\n'.encode()
+
+    assert problems_of(body) == [NO_SINGLE_CURRENCY]
+
+
+def test_amount_in_gbx_rejected():
+    body = b'name,code,amount\r\nA,0111,"5 GBX"\r\nB,0112,5\r\n'
+
+    assert NO_SINGLE_CURRENCY in problems_of(body)
+
+
+@pytest.mark.parametrize(
+    ("cell", "currency"), [("US$ 5 USD", "USD"), ("$5 CAD", "CAD")]
+)
+def test_amount_with_agreeing_currencies_accepted(cell, currency):
+    holdings = from_csv(f'name,code,amount\r\nA,0111,"{cell}"\r\n'.encode())
+
+    assert holdings.amounts.tolist() == [5.0]
+    assert holdings.currency == currency
+
+
+@pytest.mark.parametrize("currency", ["GBp", "GBX", "gbx"])
+def test_pence_currency_field_rejected(currency):
+    body = f"name,code,amount,currency\r\nA,0111,5,{currency}\r\n".encode()
+
+    assert problems_of(body) == [
+        {"reason": "invalid currency: expected an ISO 4217 code", "field": "currency"}
+    ]
+
+
+@pytest.mark.parametrize("header", ["amount_gbx", "Amount (GBP pence)"])
+def test_amount_header_pence_spellings_rejected(header):
+    body = f"name,code,{header}\r\nA,0111,5\r\n".encode()
+
+    assert [problem["field"] for problem in problems_of(body)] == ["amount"]

@@ -1042,3 +1042,15 @@ def test_long_quoted_cell_read_on_csv_paths():
 def test_json_other_charset_told_utf8(charset):
     with pytest.raises(UnsupportedMediaType, match="JSON body must be UTF-8"):
         read_table(b"[]", f"application/json; charset={charset}", LIMITS)
+
+
+def test_csv_nul_cells_over_cap_truncated():
+    limits = InputLimits(max_row_errors=5)
+    body = b"name,code\r\n" + b"X\x00,0141\r\n" * 20 + b"Y,0141\r\n" * 200
+
+    with pytest.raises(InputError) as raised:
+        read_table(body, "text/csv", limits)
+
+    assert len(raised.value.problems) == 5
+    assert raised.value.truncated is True
+    assert "The first 5 are listed" in str(raised.value)

@@ -755,6 +755,8 @@ def parse_currency(value: object) -> str | None:
     """Return the ISO 4217 code ``value`` spells (any case), or None if invalid."""
     if not isinstance(value, str):
         return None
+    if is_pence(value):
+        return None
     code = value.strip().upper()
     return code if code in ISO_4217_CODES else None
 
@@ -806,21 +808,44 @@ _ASCII_NON_HINTS = bytes(
 )
 REASON_OTHER_CURRENCY = "the amount's currency differs from the portfolio's currency"
 REASON_QUANTITY_CURRENCY = "a quantity cannot have a currency"
+REASON_NO_SINGLE_CURRENCY = (
+    "the amount names two currencies, or pence (GBp or GBX): give one currency"
+)
 REASON_MIXED_CURRENCY = (
     "the amount's currency differs from the currency of an earlier amount"
 )
 
 
 def _token_codes(text: str) -> frozenset[str] | None:
-    """Return the ISO codes the currency written in an amount may be, or None."""
-    match = re.search(_CURRENCY_TOKEN_PATTERN, text)
-    if match is None:
-        return None
-    token = match.group(0)
-    if token.isalpha():
-        code = token.upper()
-        return frozenset({code}) if code in ISO_4217_CODES else None
-    return symbol_codes(token)
+    """Return the ISO codes the currency written in an amount may be.
+
+    Returns None when the text names no currency, and an empty set when it
+    names currencies that cannot be one (``€5 USD``) or pence sterling
+    (``5 GBp``), which no ISO code stands for.
+    """
+    codes: frozenset[str] | None = None
+    for match in re.finditer(_CURRENCY_TOKEN_PATTERN, text):
+        token = match.group(0)
+        if is_pence(token):
+            return frozenset()
+        if token.isalpha():
+            code = token.upper()
+            named = frozenset({code}) if code in ISO_4217_CODES else None
+        else:
+            named = symbol_codes(token)
+        if named is not None:
+            codes = named if codes is None else codes & named
+    return codes
+
+
+def is_pence(word: str) -> bool:
+    """Tell whether a word names pence sterling as market data writes it.
+
+    ``GBp`` (lower-case p) and ``GBX`` are the London Stock Exchange's
+    notations for prices in pence; neither is an ISO 4217 code, and GBp
+    would otherwise read as GBP, a hundredfold error.
+    """
+    return word.strip() == "GBp" or word.strip().upper() == "GBX"
 
 
 def symbol_codes(token: str) -> frozenset[str] | None:
@@ -901,7 +926,9 @@ def check_amount_currencies(
     for shape, codes in enumerate(codes_of):
         if codes is None:
             continue
-        if expected is None:
+        if not codes:
+            rejected.append(shape)
+        elif expected is None:
             expected = codes
         elif expected & codes:
             expected &= codes
@@ -909,8 +936,12 @@ def check_amount_currencies(
             rejected.append(shape)
     reason = REASON_OTHER_CURRENCY if currency else REASON_MIXED_CURRENCY
     rows = np.asarray(rows, dtype=np.int64)
+    mask = np.isin(positions, rejected)
     problems = [
-        Problem(reason, int(row), field) for row in rows[np.isin(positions, rejected)]
+        Problem(reason if codes_of[shape] else REASON_NO_SINGLE_CURRENCY, row, field)
+        for row, shape in zip(
+            rows[mask].tolist(), positions[mask].tolist(), strict=True
+        )
     ]
     if currency is None and expected is not None and len(expected) == 1:
         currency = next(iter(expected))

@@ -41,6 +41,7 @@ from nature_risk.amounts import (
     CURRENCY_SYMBOL_PATTERN,
     ISO_4217_CODES,
     check_amount_currencies,
+    is_pence,
     parse_amounts,
     parse_currency,
     symbol_codes,
@@ -345,7 +346,9 @@ def read_currency(
 
     column = find_column(table, CURRENCY_ALIASES)
     if column is not None:
-        values = table.frame[column].astype(str).str.strip().str.upper()
+        raw = table.frame[column].astype(str).str.strip()
+        # Upper case would turn pence (GBp) into pounds (GBP).
+        values = raw.where(~raw.map(is_pence), "GBX").str.upper()
         distinct = [value for value in pd.unique(values) if value]
         if len(distinct) > 1 or (currency and distinct and distinct[0] != currency):
             problems.append(
@@ -381,12 +384,9 @@ def read_currency(
 
 
 def _names_pence(header: str) -> bool:
-    """Tell whether a header names pence sterling as market data writes it.
-
-    ``GBp`` (lower-case p) and ``GBX`` are the London Stock Exchange's
-    notations for prices in pence; neither is an ISO 4217 code.
-    """
-    return any(word in ("GBp", "GBX") for word in _HEADER_WORD.findall(header))
+    """Tell whether a header names pence sterling (``GBp``, ``GBX``, ``pence``)."""
+    words = _HEADER_WORD.findall(header)
+    return any(is_pence(word) or word.lower() == "pence" for word in words)
 
 
 def _header_currencies(header: str) -> frozenset[str] | None:

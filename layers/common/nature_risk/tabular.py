@@ -693,9 +693,9 @@ def _nul_problems(
     skip: int,
     header: Sequence[str],
     known: Sequence[Sequence[str]],
-    limits: InputLimits,
+    limit: int,
 ) -> list[Problem]:
-    """Locate the first cells that contain a NUL character, up to the error cap.
+    """Locate the cells that contain a NUL character, at most ``limit`` of them.
 
     Rows are counted as ``_check_quotes`` counts them. A cell below the header
     is named by its column when the column is one of the ``known`` alias
@@ -703,7 +703,6 @@ def _nul_problems(
     """
     names = _unique_names(header)
     named = {_match_column(names, aliases) for aliases in known} - {None}
-    limit = limits.max_row_errors
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     problems: list[Problem] = []
     try:
@@ -751,9 +750,17 @@ def _read_csv(
     forced, text, utf8 = _strip_sep_line(text, utf8)
     delimiter, skip, header, sample = _sniff(text, forced)
     if nul_count:
+        cap = limits.max_row_errors
+        # One more than the cap tells whether the list is complete.
+        problems = _nul_problems(
+            text, delimiter, skip, header, [*fields, *numeric], cap + 1
+        )
+        listed = f" The first {cap} are listed (MAX_ROW_ERRORS)."
         raise InputError(
-            "Cells of the file contain NUL characters: see the problems list.",
-            _nul_problems(text, delimiter, skip, header, [*fields, *numeric], limits),
+            "Cells of the file contain NUL characters: see the problems list."
+            + (listed if len(problems) > cap else ""),
+            problems[:cap],
+            truncated=len(problems) > cap,
         )
     if text.count('"') % 2:
         _check_quotes(text, delimiter)
