@@ -346,10 +346,10 @@ def read_currency(
 
     column = find_column(table, CURRENCY_ALIASES)
     if column is not None:
-        raw = table.frame[column].astype(str).str.strip()
+        written = pd.unique(table.frame[column].astype(str).str.strip())
         # Upper case would turn pence (GBp) into pounds (GBP).
-        values = raw.where(~raw.map(is_pence), "GBX").str.upper()
-        distinct = [value for value in pd.unique(values) if value]
+        spellings = ("GBX" if is_pence(value) else value.upper() for value in written)
+        distinct = [value for value in dict.fromkeys(spellings) if value]
         if len(distinct) > 1 or (currency and distinct and distinct[0] != currency):
             problems.append(
                 Problem(
