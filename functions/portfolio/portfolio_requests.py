@@ -363,13 +363,18 @@ def expected_version(
     section 13.1.1), and the request's condition holds when the stored version
     matches any listed tag. Matching is strong: a weak tag (``W/"3"``) and a
     tag this function never sends (``"03"``) match nothing. A malformed
-    header, such as ``3`` or ``"3``, returns an empty list, which matches no
-    stored version (412). A missing header raises ``PreconditionRequired``
-    when ``required``, and so does ``*``, because an update must name the
-    version it replaces. Otherwise both return None: ``*`` matches any
-    current version (RFC 9110, section 13.1.1), so it checks no version.
+    header, such as ``3`` or ``"3``, and a present but empty one return an
+    empty list, which matches no stored version (412). A missing header
+    raises ``PreconditionRequired`` when ``required``, and so does ``*``,
+    because an update must name the version it replaces. Otherwise both
+    return None: ``*`` matches any current version (RFC 9110, section
+    13.1.1), so it checks no version.
     """
-    value = (event.headers.get("if-match") or "").strip(" \t")
+    header = event.headers.get("if-match")
+    value = (header or "").strip(" \t")
+    if header is not None and not value:
+        # A present but empty list names no tag, so it matches nothing.
+        return []
     if not value:
         if required:
             raise PreconditionRequired(

@@ -125,6 +125,18 @@ def test_delete_if_match_list(portfolio_function: ModuleType) -> None:
     assert deleted["statusCode"] == 204
 
 
+@pytest.mark.parametrize("if_match", ["", " ", "\t"])
+def test_empty_if_match_matches_nothing(
+    portfolio_function: ModuleType, if_match: str
+) -> None:
+    created = create(portfolio_function)
+    headers = {"if-match": if_match}
+    deleted = one(portfolio_function, "DELETE", created["id"], headers=headers)
+    assert deleted["statusCode"] == 412
+    assert put_with(portfolio_function, created["id"], if_match) == 412
+    assert one(portfolio_function, "GET", created["id"])["statusCode"] == 200
+
+
 def test_delete_if_match_star(portfolio_function: ModuleType) -> None:
     created = create(portfolio_function)
     star = {"if-match": "*"}
