@@ -22,11 +22,10 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.api_gateway import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from nature_risk.api import create_resolver, error_response, json_body
+from nature_risk.api import create_resolver, json_body
 from nature_risk.config import ConfigurationError, InputLimits
 from nature_risk.config.database import DatabaseSettings, PortfolioLimits
 from nature_risk.errors import (
-    NatureRiskError,
     PayloadTooLarge,
     ServiceUnavailable,
 )
@@ -104,30 +103,11 @@ def _json(
     )
 
 
-def _rejected(error: NatureRiskError, headers: dict[str, str]) -> Response[str]:
-    """Build the error response of ``error`` with ``headers``.
-
-    The resolver's handler of product errors sets no headers, so this writes
-    the same body and the same log line itself.
-    """
-    logger.info(
-        "Request rejected",
-        extra={
-            "error_class": type(error).__name__,
-            "error_code": error.code,
-            "status": int(error.status),
-            "problems": 0,
-        },
-    )
-    response = error_response(error.status, error.code, error.message)
-    response.headers.update(headers)
-    return response
-
-
-def _check_fits(body: str, message: str) -> None:
+def _check_fits(body: str, message: str, headers: dict[str, str] | None = None) -> None:
+    """Raise ``PayloadTooLarge`` (413, with ``headers``) for a body Lambda rejects."""
     # json.dumps escapes the body as Lambda's response envelope does.
     if len(json.dumps(body)) > MAX_RESPONSE_BYTES - ENVELOPE_RESERVE_BYTES:
-        raise PayloadTooLarge(message)
+        raise PayloadTooLarge(message, headers=headers)
 
 
 @app.get("/portfolios", include_in_schema=False)
@@ -177,17 +157,15 @@ def get_portfolio(portfolio_id: str) -> Response[str]:
         portfolio = repository.get_portfolio(connection, owner, key)
     headers = {"ETag": etag(portfolio.version)}
     response = _json(200, portfolio.to_dict(), headers)
-    try:
-        _check_fits(
-            response.body,
-            f"The portfolio is larger than the {MAX_RESPONSE_BYTES} bytes a "
-            "response may hold. Read its holdings page by page from "
-            "GET /account/data.",
-        )
-    except PayloadTooLarge as error:
-        # The 413 keeps the ETag, so that a client can replace the portfolio
-        # without reading it in one response.
-        return _rejected(error, headers)
+    # The 413 keeps the ETag, so that a client can replace the portfolio
+    # without reading it in one response.
+    _check_fits(
+        response.body,
+        f"The portfolio is larger than the {MAX_RESPONSE_BYTES} bytes a "
+        "response may hold. Read its holdings page by page from "
+        "GET /account/data.",
+        headers,
+    )
     return response
 
 

@@ -28,7 +28,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
-from nature_risk.amounts import parse_currency
 from nature_risk.config import InputLimits
 from nature_risk.errors import (
     InputError,
@@ -155,12 +154,6 @@ def _multipart_fields(body: bytes, content_type: str) -> dict[str, Any]:
     return fields
 
 
-def _carries_fields(content_type: str) -> bool:
-    """Tell whether a body carries the portfolio's fields itself (JSON, multipart)."""
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    return media_type in ("application/json", "multipart/form-data")
-
-
 def portfolio_fields(
     event: APIGatewayProxyEventV2, body: bytes, content_type: str
 ) -> dict[str, Any]:
@@ -267,60 +260,24 @@ def read_draft(
     # A raw CSV body's query parameters stand for the form fields a multipart
     # upload carries, so the parser checks the currency against the file the
     # same way: its column, its amount header and currencies in its cells.
-    declared = None
-    if not _carries_fields(content_type) and fields.get("currency") is not None:
-        declared = {"currency": fields["currency"]}
+    # JSON and multipart bodies carry their own fields, and the parser ignores
+    # this one for them.
+    declared = {"currency": fields.get("currency")}
     parsed = module.parse(body, content_type, limits, declared)
-    currency = _portfolio_currency(parsed.currency, fields.get("currency"))
+    if parsed.currency is None:
+        raise InputError(
+            "The portfolio has no currency: add a currency field or column.",
+            [Problem(field="currency", reason="missing")],
+        )
     options = module.with_query_flags(parsed.options, query_flags or {})
     return PortfolioDraft(
         name=fields.get("name"),  # type: ignore[arg-type] - validated on save
         module=module.name,
-        currency=currency,
+        currency=parsed.currency,
         holdings=parsed.records,
         options=options,
         records_field=parsed.records_field,
     )
-
-
-def _portfolio_currency(parsed: str | None, stated: object) -> str:
-    """Return the portfolio's ISO 4217 code from the body and the stated field.
-
-    The modules' parsers have already checked the stated currency against the
-    file. This check repeats the comparison, so that no input path can save
-    another currency than the one stated.
-    """
-    if stated is None or stated == "":
-        if parsed is None:
-            raise InputError(
-                "The portfolio has no currency: add a currency field or column.",
-                [Problem(field="currency", reason="missing")],
-            )
-        return parsed
-    code = parse_currency(stated)
-    if code is None:
-        raise InputError(
-            "The portfolio's currency is not an ISO 4217 code such as EUR.",
-            [
-                Problem(
-                    field="currency",
-                    reason="invalid currency: expected an ISO 4217 code",
-                )
-            ],
-        )
-    if parsed is not None and parsed != code:
-        raise InputError(
-            "The file names another currency than the currency parameter:"
-            " remove one, or make them agree.",
-            [
-                Problem(
-                    field="currency",
-                    reason="the file names another currency than the currency "
-                    "parameter",
-                )
-            ],
-        )
-    return code
 
 
 # RFC 9110, section 8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, where

@@ -842,8 +842,8 @@ def is_pence(word: str) -> bool:
     """Tell whether a word names pence sterling as market data writes it.
 
     ``GBp`` (lower-case p) and ``GBX`` are the London Stock Exchange's
-    notations for prices in pence; neither is an ISO 4217 code, and GBp
-    would otherwise read as GBP, a hundredfold error.
+    notations for prices in pence. Neither is an ISO 4217 code, and GBp would
+    otherwise read as GBP, a hundredfold error.
     """
     return word.strip() == "GBp" or word.strip().upper() == "GBX"
 

@@ -129,7 +129,7 @@ def create_resolver(logger: Logger | None = None) -> APIGatewayHttpResolver:
             request_id = _request_id(app)
         else:
             log.info("Request rejected", extra=keys)
-        return error_response(
+        response = error_response(
             error.status,
             error.code,
             error.message,
@@ -137,6 +137,8 @@ def create_resolver(logger: Logger | None = None) -> APIGatewayHttpResolver:
             request_id=request_id,
             truncated=truncated,
         )
+        response.headers.update(error.headers)
+        return response
 
     @app.exception_handler(KnowledgeBaseError)
     def _knowledge_base_error(error: KnowledgeBaseError) -> Response:

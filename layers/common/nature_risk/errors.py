@@ -6,6 +6,7 @@ a value the caller sent, because messages reach logs as well as responses.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
 
@@ -27,9 +28,13 @@ class NatureRiskError(Exception):
     status = 500
     code = "internal_error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(
+        self, message: str, *, headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
+        # Response headers the error response keeps, such as a resource's ETag.
+        self.headers = dict(headers or {})
 
 
 class InputError(NatureRiskError):

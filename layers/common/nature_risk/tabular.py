@@ -68,10 +68,11 @@ ACCEPTED_MEDIA_TYPES_TEXT = "text/csv, application/json or multipart/form-data"
 DELIMITERS = (",", ";", "\t", "|")
 # The delimiter is chosen from this much text at the start of the file.
 SNIFF_CHARS = 64 * 1024
-# The csv module's cells may be as long as pandas' are: the default limit of
+# The csv module's cells may be as long as pandas' cells. Its default limit of
 # 131,072 characters rejected a long quoted cell only on the csv module's
-# paths, and reported an unclosed quote before a long file as a long cell.
-# MAX_BODY_BYTES bounds the memory a cell takes. The limit is process-wide.
+# paths, and it reported an unclosed quote before a long file as a long cell.
+# MAX_BODY_BYTES bounds the memory a cell takes. The limit is process-wide, and
+# with it every csv.Error is a quoting error.
 _CSV_FIELD_SIZE_LIMIT = sys.maxsize
 csv.field_size_limit(_CSV_FIELD_SIZE_LIMIT)
 # A text with more than one NUL in this many characters is not CSV text (a
@@ -246,10 +247,11 @@ def read_table(
 
     if media_type in JSON_MEDIA_TYPES:
         try:
-            codec = _charset(content_type)
+            utf8 = _charset(content_type) in (None, "utf-8")
         except UnsupportedMediaType:
-            codec = "unsupported"
-        if codec not in (None, "utf-8"):
+            # An unknown charset gets the JSON advice, not the CSV one.
+            utf8 = False
+        if not utf8:
             raise UnsupportedMediaType("A JSON body must be UTF-8 (charset=utf-8).")
         known = [alias for aliases in (*fields, *numeric) for alias in aliases]
         amounts = [alias for aliases in amount_columns for alias in aliases]
@@ -603,9 +605,9 @@ def _read_csv_ragged(
                 )
             records.append((record + [""] * width)[:width])
             rows.append(index + 1)
-    except csv.Error as error:
+    except csv.Error:
         # The record after the last one read is the one that failed.
-        problems.append(Problem(reason=_csv_error_reason(error), row=index + 2))
+        problems.append(Problem(reason=REASON_QUOTING, row=index + 2))
         cap = limits.max_row_errors
         raise InputError(
             "Some rows of the file could not be read: see the problems list.",
@@ -662,12 +664,6 @@ def _first_record_width(
     return len(record)
 
 
-def _csv_error_reason(error: csv.Error) -> str:
-    # csv.Error messages are fixed texts that never quote the input, and with
-    # no cell size limit (see _CSV_FIELD_SIZE_LIMIT) every one is a quoting error.
-    return REASON_QUOTING
-
-
 def _check_quotes(text: str, delimiter: str) -> None:
     """Report a quote that is never closed, at the row where it opens.
 
@@ -680,10 +676,10 @@ def _check_quotes(text: str, delimiter: str) -> None:
     try:
         for _record in reader:
             records += 1
-    except csv.Error as error:
+    except csv.Error:
         raise InputError(
             "A row of the file could not be read: see the problems list.",
-            [Problem(reason=_csv_error_reason(error), row=records + 1)],
+            [Problem(reason=REASON_QUOTING, row=records + 1)],
         ) from None
 
 
@@ -752,7 +748,7 @@ def _read_csv(
     delimiter, skip, header, sample = _sniff(text, forced)
     if nul_count:
         cap = limits.max_row_errors
-        # One more than the cap tells whether the list is complete.
+        # Finding one more than the cap shows whether the list is complete.
         problems = _nul_problems(
             text, delimiter, skip, header, [*fields, *numeric], cap + 1
         )
@@ -1219,17 +1215,17 @@ def _json_location(
 
 # multipart/form-data -------------------------------------------------------
 
-# Browsers write a part's headers in a few hundred bytes, and a form has a
-# few parts. The email package parses header parameters in time that grows
-# with the square of their length: one 100 KB parameter took 12 s, and 500
-# parts of 8 KB took 39 s. Within these limits the headers take at most
-# about 0.2 s to parse.
 # Content-Transfer-Encoding values that leave a part's bytes as they are
 # (RFC 2045, section 6.1); an absent header means 7bit.
 IDENTITY_TRANSFER_ENCODINGS = frozenset({"", "7bit", "8bit", "binary"})
 # MIME wraps base64 at 76 characters with CRLF (RFC 2045, section 6.8). Spaces
 # and tabs at the ends of those lines are dropped with the line breaks.
 _BASE64_LINE_BREAKS = b"\r\n \t"
+# Browsers write a part's headers in a few hundred bytes, and a form has a
+# few parts. The email package parses header parameters in time that grows
+# with the square of their length: one 100 KB parameter took 12 s, and 500
+# parts of 8 KB took 39 s. Within these limits the headers take at most
+# about 0.2 s to parse.
 MAX_PART_HEADER_BYTES = 8192
 MAX_HEADER_BYTES = 16384
 MAX_PARTS = 64

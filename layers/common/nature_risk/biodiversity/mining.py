@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+import shapely
 
 from nature_risk.biodiversity.data import BiodiversityData, Locations
 from nature_risk.biodiversity.ecoregions import NATURE_IMPERILED, NNH_CATEGORIES
@@ -501,13 +502,14 @@ def _asset_countries(
     index = located.country.tolist()
     fallback = located.country_fallback.tolist()
     countries: list[str | None] = []
+    edges: dict[int, shapely.Geometry] = {}
     for i, stated in enumerate(stated_countries):
         inside = polygon_iso3[index[i]] if index[i] >= 0 and not fallback[i] else None
         nearest = polygon_iso3[index[i]] if index[i] >= 0 and fallback[i] else None
         reason = _stated_country_problem(data, stated, inside, nearest)
         chosen = inside or stated or nearest
         if reason == NOT_CHECKED and _near_edge(
-            data, index[i], assets.latitudes[i], assets.longitudes[i], edge_km
+            data, index[i], assets.latitudes[i], assets.longitudes[i], edge_km, edges
         ):
             reason = KEPT_STATED
             chosen = stated
@@ -520,17 +522,25 @@ def _asset_countries(
 
 
 def _near_edge(
-    data: BiodiversityData, polygon: int, latitude: float, longitude: float, km: float
+    data: BiodiversityData,
+    polygon: int,
+    latitude: float,
+    longitude: float,
+    km: float,
+    edges: dict[int, shapely.Geometry],
 ) -> bool:
     """Tell whether a point is within ``km`` of a country polygon's coast or border.
 
     The cut along ±180° is not an edge, and an edge across it counts at its
-    distance on the globe.
+    distance on the globe. ``edges`` caches each polygon's edges, which every
+    asset inside the polygon shares.
     """
     if km <= 0:
         return False
-    edges = edges_off_antimeridian(data.countries.polygons[polygon : polygon + 1])[0]
-    return distance_across_antimeridian_km(latitude, longitude, edges) <= km
+    if polygon not in edges:
+        polygons = data.countries.polygons[polygon : polygon + 1]
+        edges[polygon] = edges_off_antimeridian(polygons)[0]
+    return distance_across_antimeridian_km(latitude, longitude, edges[polygon]) <= km
 
 
 def _stated_country_problem(

@@ -48,6 +48,18 @@ def _locator(options: Mapping[str, Any]) -> RowLocator:
     )
 
 
+def _parsed_holdings(parsed: MiningAssets | AgricultureHoldings) -> ParsedHoldings:
+    """Return a module's validated upload as records for storage."""
+    from nature_risk.portfolio_modules import ParsedHoldings
+
+    return ParsedHoldings(
+        parsed.to_records(),
+        parsed.currency,
+        _options(parsed.locator),
+        _records_field(parsed.locator),
+    )
+
+
 def parse_mining_portfolio(
     body: bytes,
     content_type: str,
@@ -55,15 +67,7 @@ def parse_mining_portfolio(
     declared: Mapping[str, object] | None = None,
 ) -> ParsedHoldings:
     """Parse a mining upload for storage; raise what ``parse_mining_assets`` raises."""
-    from nature_risk.portfolio_modules import ParsedHoldings
-
-    assets = parse_mining_assets(body, content_type, limits, declared)
-    return ParsedHoldings(
-        assets.to_records(),
-        assets.currency,
-        _options(assets.locator),
-        _records_field(assets.locator),
-    )
+    return _parsed_holdings(parse_mining_assets(body, content_type, limits, declared))
 
 
 def mining_portfolio_dashboard(
@@ -89,15 +93,8 @@ def parse_agriculture_portfolio(
     declared: Mapping[str, object] | None = None,
 ) -> ParsedHoldings:
     """Parse an agriculture upload for storage, as ``parse_agriculture_holdings``."""
-    from nature_risk.portfolio_modules import ParsedHoldings
-
     holdings = parse_agriculture_holdings(body, content_type, limits, declared)
-    return ParsedHoldings(
-        holdings.to_records(),
-        holdings.currency,
-        _options(holdings.locator),
-        _records_field(holdings.locator),
-    )
+    return _parsed_holdings(holdings)
 
 
 def agriculture_portfolio_dashboard(

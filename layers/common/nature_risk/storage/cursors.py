@@ -2,7 +2,7 @@
 
 A cursor is unpadded base64url text that this package wrote. Decoding accepts
 only the exact text the encoder writes, with every field of the type and range
-the database accepts, so that a forged cursor fails here with the same error
+the database accepts. A forged cursor therefore fails here with the same error
 as a garbled one, and never reaches the database driver.
 """
 
@@ -70,8 +70,8 @@ def parse_timestamp(value: object) -> dt.datetime:
     """Parse a cursor time, or raise ``InvalidCursor`` unless it is UTC as written.
 
     Only UTC is accepted, because the driver converts an aware time to UTC
-    before it sends it, and another offset can move a time that Python holds
-    past year 1 or 9999, which raises ``OverflowError`` in the driver.
+    before it sends it. Another offset can move a valid Python time past year
+    1 or 9999, which raises ``OverflowError`` in the driver.
     """
     if not isinstance(value, str):
         raise InvalidCursor()

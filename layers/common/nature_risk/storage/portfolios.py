@@ -47,7 +47,7 @@ from nature_risk.text_encoding import (
 MODULES = ("natural_capital", "agriculture", "mining")
 # Options that the mining and agriculture modules store so that a dashboard
 # numbers rows as the upload did. They describe the parser's input, not the
-# portfolio, so no response contains them, whoever set them.
+# portfolio, so no response contains them, even when a client sent them.
 PARSER_OPTIONS = frozenset({"row_source", "records_field"})
 NOT_FOUND_MESSAGE = "The portfolio was not found."
 
