@@ -902,6 +902,18 @@ def test_multipart_file_name_never_in_errors():
         (f'[{{"{SECRET}": true}}]'.encode(), "application/json"),
         (f'{{"{SECRET}": 1}}'.encode(), "application/json"),
         (f'[{{"code": "{SECRET}", "x": [1]}}]'.encode(), "application/json"),
+        # A NUL in a cell, under a header the route does not read.
+        (f"code,{SECRET}\r\n0111,{SECRET}\x00\r\n".encode(), "text/csv"),
+        (f'[{{"code": "{SECRET}"}}]'.encode("utf-16"), "application/json"),
+        (f'[{{"code": "{SECRET}", "amount": NaN}}]'.encode(), "application/json"),
+        (
+            b"--b0und\r\n"
+            b'Content-Disposition: form-data; name="file"; filename="p.csv"\r\n'
+            b"Content-Transfer-Encoding: base64\r\n\r\n"
+            + SECRET.encode()
+            + b"=*\r\n--b0und--\r\n",
+            "multipart/form-data; boundary=b0und",
+        ),
     ],
 )
 def test_errors_never_quote_input(body, content_type):
